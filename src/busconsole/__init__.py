@@ -1,0 +1,3 @@
+"""busconsole: a terminal debugging console for the store-server event bus."""
+
+__version__ = "0.1.0"

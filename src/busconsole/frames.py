@@ -1,0 +1,122 @@
+"""CapturedFrame: one frame as busconsole saw it, raw bytes first, parsed only when asked.
+
+Keeping the raw bytes (not a parsed dict) is what lets a session hold a million
+frames: parsing is lazy and cached per object, and the store may drop the object
+and rebuild it from its compact columns.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import orjson
+
+from busconsole.protocol import Malformed, ParsedFrame, decode, parse_obj
+
+Direction = Literal["in", "out"]
+IN: Direction = "in"
+OUT: Direction = "out"
+
+
+@dataclass(slots=True, eq=False)
+class CapturedFrame:
+    seq: int
+    t: float  # wall clock when captured, epoch milliseconds
+    dir: Direction  # from busconsole's side as a client: "out" = towards the server
+    conn: str
+    raw: bytes
+    binary: bool = False
+    _obj: dict[str, Any] | Malformed | None = field(default=None, repr=False)
+    _parsed: ParsedFrame | None = field(default=None, repr=False)
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    @property
+    def decoded(self) -> dict[str, Any] | Malformed:
+        """The JSON object of the frame (cheap: orjson only), or why it is malformed."""
+        if self._obj is None:
+            self._obj = decode(self.raw, self.binary)
+        return self._obj
+
+    @property
+    def obj(self) -> dict[str, Any] | None:
+        d = self.decoded
+        return None if isinstance(d, Malformed) else d
+
+    @property
+    def parsed(self) -> ParsedFrame:
+        """The typed frame (pydantic), or :class:`Malformed`."""
+        if self._parsed is None:
+            d = self.decoded
+            self._parsed = d if isinstance(d, Malformed) else parse_obj(d, self.raw)
+        return self._parsed
+
+    @property
+    def malformed(self) -> Malformed | None:
+        p = self.parsed
+        return p if isinstance(p, Malformed) else None
+
+    @property
+    def type(self) -> str:
+        """Upper-cased frame type, ``MALFORMED`` when there is none."""
+        o = self.obj
+        if o is None:
+            return "MALFORMED"
+        return str(o["type"]).upper()
+
+    def text(self) -> str:
+        return self.raw.decode("utf-8", "replace")
+
+    # ------------------------------------------------------------------ recording v1
+
+    def record(self, frame: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The recording-format object (DESIGN §3). ``frame`` overrides the object (redaction)."""
+        rec: dict[str, Any] = {"seq": self.seq, "t": self.t, "dir": self.dir, "conn": self.conn}
+        obj = frame if frame is not None else self.obj
+        if obj is not None:
+            rec["frame"] = obj
+        elif self.binary:
+            rec["raw"] = base64.b64encode(self.raw).decode("ascii")
+            rec["enc"] = "base64"
+        else:
+            rec["raw"] = self.raw.decode("utf-8", "surrogateescape")
+            try:
+                rec["raw"].encode("utf-8")
+            except UnicodeEncodeError:
+                rec["raw"] = base64.b64encode(self.raw).decode("ascii")
+                rec["enc"] = "base64"
+        return rec
+
+    def record_line(self, frame: dict[str, Any] | None = None) -> bytes:
+        """One JSONL line, newline included. The frame's own bytes are kept verbatim when they
+        are a one-line JSON object, so a recording shows exactly what was on the wire."""
+        if frame is None and self.obj is not None and b"\n" not in self.raw and b"\r" not in self.raw:
+            head = b'{"seq":%d,"t":%s,"dir":"%s","conn":%s,"frame":' % (
+                self.seq,
+                orjson.dumps(self.t),
+                self.dir.encode(),
+                orjson.dumps(self.conn),
+            )
+            return head + self.raw.strip() + b"}\n"
+        return orjson.dumps(self.record(frame)) + b"\n"
+
+    @classmethod
+    def from_record(cls, rec: dict[str, Any]) -> CapturedFrame:
+        """Inverse of :meth:`record`. Raises KeyError/ValueError on a line that is not a frame record."""
+        if "frame" in rec:
+            obj = rec["frame"]
+            raw = orjson.dumps(obj)
+            binary = False
+        else:
+            binary = rec.get("enc") == "base64"
+            raw = base64.b64decode(rec["raw"]) if binary else str(rec["raw"]).encode("utf-8", "surrogateescape")
+            obj = None
+        direction: Direction = OUT if rec.get("dir") == "out" else IN
+        f = cls(int(rec["seq"]), float(rec["t"]), direction, str(rec.get("conn", "c1")), raw, binary)
+        if isinstance(obj, dict):
+            f._obj = obj if isinstance(obj.get("type"), str) else None
+        return f

@@ -1,0 +1,35 @@
+"""frames.py: lazy parsing and the recording line format."""
+
+from __future__ import annotations
+
+import orjson
+
+from busconsole.frames import CapturedFrame
+
+
+def test_record_line_keeps_wire_bytes_verbatim() -> None:
+    raw = b'{"type":"QUERY_RESULT","entity":"partner","data":{"x":1.50}}'
+    f = CapturedFrame(17, 1758332020409.5, "in", "c1", raw)
+    line = f.record_line()
+    assert line.endswith(b"\n") and raw in line
+    rec = orjson.loads(line)
+    assert rec["seq"] == 17 and rec["dir"] == "in" and rec["conn"] == "c1"
+    back = CapturedFrame.from_record(rec)
+    assert back.obj == f.obj and back.type == "QUERY_RESULT"
+
+
+def test_multiline_frame_is_recompacted() -> None:
+    f = CapturedFrame(1, 1.0, "out", "c1", b'{\n "type": "QUERY"\n}')
+    line = f.record_line()
+    assert line.count(b"\n") == 1
+    assert orjson.loads(line)["frame"] == {"type": "QUERY"}
+
+
+def test_malformed_text_and_binary_are_recorded_raw() -> None:
+    text = CapturedFrame(2, 1.0, "in", "c1", b"hello")
+    assert orjson.loads(text.record_line()) == {"seq": 2, "t": 1.0, "dir": "in", "conn": "c1", "raw": "hello"}
+    binary = CapturedFrame(3, 1.0, "in", "c1", b"\x00\xff", binary=True)
+    rec = orjson.loads(binary.record_line())
+    assert rec["enc"] == "base64"
+    assert CapturedFrame.from_record(rec).raw == b"\x00\xff"
+    assert text.type == "MALFORMED" and text.malformed is not None

@@ -1,0 +1,101 @@
+"""FrameFacts: what the filter language, the views and the statistics ask about one frame.
+
+The event store computes these once per frame at append time (cheap fields from the
+decoded JSON) and fills in the pairing fields as replies arrive. Headless streams
+build them straight from a CapturedFrame. Raw bytes and the decoded object are
+reached through ``frame``, which the store may rebuild on demand.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from busconsole.frames import CapturedFrame
+
+_EMPTY: frozenset[str] = frozenset()
+
+
+def _str_or_none(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value if isinstance(value, str) else str(value)
+
+
+def console_levels(obj: dict[str, Any]) -> frozenset[str]:
+    """Levels of the console messages a CONSOLE_LOGS frame (or a debug-log line) carries."""
+    msgs = obj.get("messages")
+    if not isinstance(msgs, list):
+        level = obj.get("level")
+        return frozenset((str(level).lower(),)) if isinstance(level, str) else _EMPTY
+    return frozenset(str(m.get("level", "log")).lower() for m in msgs if isinstance(m, dict))
+
+
+class FrameFacts:
+    """One frame's facts. ``latency``, ``pending``, ``timed_out`` and ``orphan`` come from pairing."""
+
+    __slots__ = (
+        "index", "seq", "t", "dir", "conn", "type", "entity", "op", "req", "size", "levels",
+        "malformed", "latency", "pending", "timed_out", "orphan", "failed", "_frame", "_load",
+    )
+
+    def __init__(
+        self,
+        frame: CapturedFrame | None,
+        index: int = 0,
+        load: Callable[[int], CapturedFrame] | None = None,
+    ) -> None:
+        self.index = index
+        self._frame = frame
+        self._load = load
+        self.latency: float | None = None
+        self.pending = False
+        self.timed_out = False
+        self.orphan = False
+        self.failed = False  # a request answered by ERROR
+        if frame is not None:
+            self._fill(frame)
+
+    def _fill(self, frame: CapturedFrame) -> None:
+        self.seq = frame.seq
+        self.t = frame.t
+        self.dir = frame.dir
+        self.conn = frame.conn
+        self.size = frame.size
+        obj = frame.obj
+        if obj is None:
+            self.type, self.entity, self.op, self.req = "MALFORMED", None, None, None
+            self.levels = _EMPTY
+            self.malformed = True
+            return
+        self.malformed = False
+        self.type = str(obj["type"]).upper()
+        self.entity = _str_or_none(obj.get("entity"))
+        op = obj.get("operation")
+        self.op = op.upper() if isinstance(op, str) else _str_or_none(op)
+        self.req = _str_or_none(obj.get("requestId"))
+        self.levels = console_levels(obj) if self.type == "CONSOLE_LOGS" else _EMPTY
+
+    @property
+    def frame(self) -> CapturedFrame:
+        if self._frame is None:
+            if self._load is None:
+                raise LookupError(f"frame {self.index} is no longer available")
+            self._frame = self._load(self.index)
+        return self._frame
+
+    @property
+    def raw(self) -> bytes:
+        return self.frame.raw
+
+    @property
+    def obj(self) -> dict[str, Any] | None:
+        return self.frame.obj
+
+    @property
+    def error(self) -> bool:
+        """What ``is:error`` and the next/previous-error keys stop on."""
+        return self.type == "ERROR" or self.malformed or self.failed or "error" in self.levels
+
+    def __repr__(self) -> str:
+        return f"<FrameFacts #{self.index} {self.dir} {self.type} {self.entity} {self.req}>"

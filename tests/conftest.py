@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 import socket
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.sync.client import ClientConnection, connect
+
+from busconsole.server.runner import ServerThread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "orchestrix"
 
@@ -31,3 +38,47 @@ def fixtures_dir() -> Path:
     if not FIXTURES.is_dir():
         pytest.skip(f"real fixtures not found at {FIXTURES} (they live in ../shared/fixtures beside the repo)")
     return FIXTURES
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerThread]:
+    """A running reference store server with the demo data, on a free loopback port.
+
+    ``server.url`` to connect, ``server.received`` for what it got, ``server.restart()``
+    to drop every client and listen again on the same port; console logs go to
+    ``tmp_path / "server-logs"``.
+    """
+    with ServerThread(seed_demo=True, db=":memory:", log_dir=tmp_path / "server-logs") as srv:
+        yield srv
+
+
+class BusClient:
+    """A plain synchronous WebSocket client for server tests: send frames, read replies as dicts."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.hello = self.recv()
+
+    def send(self, frame: dict[str, Any] | str | bytes) -> None:
+        self.ws.send(frame if isinstance(frame, (str, bytes)) else json.dumps(frame))
+
+    def recv(self, timeout: float = 5.0) -> dict[str, Any]:
+        reply: dict[str, Any] = json.loads(self.ws.recv(timeout=timeout))
+        return reply
+
+    def request(self, frame: dict[str, Any] | str | bytes) -> dict[str, Any]:
+        self.send(frame)
+        return self.recv()
+
+
+
+@pytest.fixture
+def bus_client() -> Iterator[Callable[[str], BusClient]]:
+    """Open :class:`BusClient` connections (the CONNECTION frame is read into ``.hello``); all
+    are closed after the test."""
+    with contextlib.ExitStack() as stack:
+
+        def open_client(url: str) -> BusClient:
+            return BusClient(stack.enter_context(connect(url, max_size=None, open_timeout=5)))
+
+        yield open_client

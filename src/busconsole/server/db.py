@@ -1,0 +1,142 @@
+"""The reference server's entity store: rows as JSON documents in SQLite, cached in memory.
+
+Rows are documents (one table for every kind) because the bus carries free-form
+entities and a debugger's test server should accept any field. Reads come from
+the in-memory copy so queries stay cheap; every mutation is written through and
+committed at once, so a file database survives a stop or a crash.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from busconsole.server.stellar import Row
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rows (
+    kind TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    doc TEXT NOT NULL,
+    PRIMARY KEY (kind, id)
+)
+"""
+
+
+class MutationError(ValueError):
+    """A mutation that cannot be applied (missing id, no such row); the message goes to the client."""
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def row_id(value: Any) -> int:
+    """An entity id as stored: an integer; digit strings from the command line are accepted."""
+    if isinstance(value, bool):
+        raise MutationError(f"id must be an integer, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise MutationError(f"id must be an integer, got {value!r}")
+
+
+class EntityStore:
+    """Every row of every known kind. ``kinds`` is the known entity set; others are refused."""
+
+    def __init__(self, path: str | Path = ":memory:", kinds: tuple[str, ...] = ()) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            if not Path(self.path).exists():
+                Path(self.path).touch(mode=0o600)
+        # The server may restart on a new thread (ServerThread.restart) with the same store.
+        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute(SCHEMA)
+        self._db.commit()
+        self.kinds = frozenset(k.lower() for k in kinds)
+        self._rows: dict[str, dict[int, Row]] = {}
+        for kind, rid, doc in self._db.execute("SELECT kind, id, doc FROM rows ORDER BY kind, id"):
+            self._rows.setdefault(kind, {})[rid] = orjson.loads(doc)
+
+    def known(self, kind: str) -> bool:
+        return kind.lower() in self.kinds
+
+    def rows(self, kind: str) -> list[Row]:
+        return list(self._rows.get(kind.lower(), {}).values())
+
+    def count(self, kind: str | None = None) -> int:
+        if kind is not None:
+            return len(self._rows.get(kind.lower(), {}))
+        return sum(len(r) for r in self._rows.values())
+
+    def get(self, kind: str, rid: Any) -> Row | None:
+        return self._rows.get(kind.lower(), {}).get(row_id(rid))
+
+    def create(self, kind: str, payload: dict[str, Any]) -> Row:
+        table = self._rows.setdefault(kind.lower(), {})
+        if payload.get("id") is not None:
+            rid = row_id(payload["id"])
+            if rid in table:
+                raise MutationError(f"{kind} {rid} already exists")
+        else:
+            rid = max(table, default=0) + 1
+        stamp = _now_iso()
+        row = {"id": rid, **{k: v for k, v in payload.items() if k != "id"}}
+        row.setdefault("createdAt", stamp)
+        row.setdefault("updatedAt", stamp)
+        self._write(kind, rid, row)
+        return row
+
+    def update(self, kind: str, payload: dict[str, Any]) -> Row:
+        rid = self._existing_id(kind, payload)
+        row = {**self._rows[kind.lower()][rid], **payload, "id": rid, "updatedAt": _now_iso()}
+        self._write(kind, rid, row)
+        return row
+
+    def delete(self, kind: str, payload: dict[str, Any]) -> Row:
+        rid = self._existing_id(kind, payload)
+        with self._lock:
+            self._db.execute("DELETE FROM rows WHERE kind = ? AND id = ?", (kind.lower(), rid))
+            self._db.commit()
+        return self._rows[kind.lower()].pop(rid)
+
+    def insert_many(self, kind: str, rows: list[Row]) -> None:
+        """Bulk load (seeding): one transaction, ids taken from the rows."""
+        table = self._rows.setdefault(kind.lower(), {})
+        with self._lock:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO rows (kind, id, doc) VALUES (?, ?, ?)",
+                [(kind.lower(), r["id"], orjson.dumps(r).decode()) for r in rows],
+            )
+            self._db.commit()
+        table.update({r["id"]: r for r in rows})
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _existing_id(self, kind: str, payload: dict[str, Any]) -> int:
+        if payload.get("id") is None:
+            raise MutationError("payload.id is required")
+        rid = row_id(payload["id"])
+        if rid not in self._rows.get(kind.lower(), {}):
+            raise MutationError(f"{kind} {rid} not found")
+        return rid
+
+    def _write(self, kind: str, rid: int, row: Row) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO rows (kind, id, doc) VALUES (?, ?, ?)",
+                (kind.lower(), rid, orjson.dumps(row).decode()),
+            )
+            self._db.commit()
+        self._rows.setdefault(kind.lower(), {})[rid] = row
+

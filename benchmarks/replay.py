@@ -1,0 +1,149 @@
+"""Recording reader speed: index MB/s, time to first frame, RSS, index bytes per frame,
+and `busconsole replay --print --filter level:error` against jq on the same file.
+
+    .venv/bin/python benchmarks/replay.py            # ~1 GB recording
+    .venv/bin/python benchmarks/replay.py --quick    # 100 MB
+    .venv/bin/python benchmarks/replay.py --size-mb 300 --copies 50
+
+Generated files live in a temporary folder that is removed at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+import psutil
+
+from busconsole.frames import IN, OUT, CapturedFrame
+from busconsole.recording.reader import open_recording
+
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURES = ROOT.parent / "shared" / "fixtures" / "orchestrix"
+JQ_ERROR = 'select(any(.frame.messages[]?; .level=="error"))'
+
+
+def sample_frames() -> list[tuple[str, bytes]]:
+    """A realistic mix: queries, results with rows, broadcasts, console batches (1 in 20 has an error)."""
+    rows = [{"id": i, "name": f"host-{i}", "status": "ACTIVE", "cpu": 8, "memoryGb": 32} for i in range(8)]
+    query = {"type": "QUERY", "entity": "compute", "payload": {"kind": "compute", "page": {"limit": 8}},
+             "requestId": "req_1758332020409_ab12cd34", "timestamp": 1758332020409}
+    result = {"type": "QUERY_RESULT", "entity": "compute", "requestId": "req_1758332020409_ab12cd34",
+              "data": {"entity": "compute", "data": rows, "meta": {"total": 8}}, "timestamp": 1758332020411}
+
+    def console(level: str) -> dict[str, object]:
+        msg = {"timestamp": 1758332020400, "level": level, "message": "render took 12 ms", "args": [],
+               "source": "frontend"}
+        return {"type": "CONSOLE_LOGS", "messages": [msg, {**msg, "level": "info"}], "timestamp": 1758332020412}
+
+    kinds = [(OUT, query), (IN, result), (IN, {**result, "type": "STORE_UPDATE"}), (OUT, console("log"))]
+    out = [(d, orjson.dumps(f)) for d, f in kinds] * 5
+    out[-1] = (OUT, orjson.dumps(console("error")))
+    return out
+
+
+def generate(path: Path, size_mb: int) -> int:
+    frames = sample_frames()
+    target = size_mb * 1024 * 1024
+    n = 0
+    t = 1_758_332_020_000.0
+    with open(path, "wb") as f:
+        f.write(b'{"busconsole":"recording","version":1,"created":"2025-09-20T00:00:00Z","source":"bench"}\n')
+        written = 0
+        while written < target:
+            block = []
+            for direction, raw in frames:
+                n += 1
+                t += 0.5
+                block.append(CapturedFrame(n, t, direction, "c1", raw).record_line())
+            data = b"".join(block)
+            f.write(data)
+            written += len(data)
+    return n
+
+
+def replicate_fixtures(folder: Path, copies: int) -> int:
+    files = sorted((FIXTURES / "store-debug").glob("store-events-*.jsonl"))
+    for c in range(copies):
+        sub = folder / f"host-{c:04d}"
+        sub.mkdir(parents=True)
+        for src in files:
+            shutil.copyfile(src, sub / src.name)
+    return copies * len(files)
+
+
+def measure_open(paths: list[Path]) -> dict[str, float]:
+    proc = psutil.Process()
+    rss0 = proc.memory_info().rss
+    size = sum(p.stat().st_size for p in paths)
+    start = time.perf_counter()
+    rec = open_recording(paths)
+    while len(rec) == 0 and not rec.indexing_done:
+        time.sleep(0.0005)
+    rec.frame(0)
+    first = time.perf_counter() - start
+    rec.wait()
+    total = time.perf_counter() - start
+    index_bytes = sum(fi.offsets.buffer_info()[1] * fi.offsets.itemsize for fi in rec.files)
+    if rec._order is not None:  # the merged view's order array counts too
+        index_bytes += rec._order.buffer_info()[1] * rec._order.itemsize
+    frames = len(rec)
+    rss = proc.memory_info().rss - rss0
+    rec.close()
+    return {"mb": size / 1e6, "frames": frames, "first_s": first, "index_s": total,
+            "mb_s": size / 1e6 / total, "rss_mb": rss / 1e6, "bytes_per_frame": index_bytes / max(1, frames)}
+
+
+def timed(cmd: list[str], out: Path) -> tuple[float, int]:
+    start = time.perf_counter()
+    with open(out, "wb") as f:
+        subprocess.run(cmd, stdout=f, stderr=subprocess.DEVNULL, check=True)
+    return time.perf_counter() - start, out.read_bytes().count(b"\n")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--size-mb", type=int, default=1024)
+    ap.add_argument("--quick", action="store_true", help="100 MB and 100 copies of the fixtures")
+    ap.add_argument("--copies", type=int, default=1000, help="copies of the store-events fixtures")
+    args = ap.parse_args()
+    size_mb, copies = (100, 100) if args.quick else (args.size_mb, args.copies)
+    tmp = Path(tempfile.mkdtemp(prefix="busconsole-bench-"))
+    try:
+        rec_path = tmp / "big.jsonl"
+        t0 = time.perf_counter()
+        n = generate(rec_path, size_mb)
+        print(f"generated {rec_path.stat().st_size / 1e6:.0f} MB, {n:,} frames in {time.perf_counter() - t0:.1f} s")
+        m = measure_open([rec_path])
+        print(f"recording: index {m['mb_s']:.0f} MB/s ({m['index_s']:.2f} s), first frame "
+              f"{m['first_s'] * 1000:.1f} ms, RSS after open +{m['rss_mb']:.0f} MB, "
+              f"{m['bytes_per_frame']:.1f} index bytes/frame")
+
+        ours, n_ours = timed([sys.executable, "-m", "busconsole.cli", "replay", str(rec_path), "--print",
+                              "--filter", "level:error"], tmp / "ours.out")
+        if shutil.which("jq"):
+            jq, n_jq = timed(["jq", "-c", JQ_ERROR, str(rec_path)], tmp / "jq.out")
+            print(f"level:error select: busconsole {ours:.2f} s ({n_ours:,} lines), jq {jq:.2f} s "
+                  f"({n_jq:,} lines): {jq / ours:.1f}x jq")
+        else:
+            print(f"level:error select: busconsole {ours:.2f} s ({n_ours:,} lines); jq not installed")
+
+        if FIXTURES.is_dir():
+            tree = tmp / "logs"
+            files = replicate_fixtures(tree, copies)
+            m = measure_open([tree])
+            print(f"debug-log tree: {files:,} files, {m['frames']:,} frames, {m['mb']:.1f} MB: open+index "
+                  f"{m['index_s']:.2f} s, first frame {m['first_s'] * 1000:.0f} ms, "
+                  f"{m['bytes_per_frame']:.1f} index bytes/frame")
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

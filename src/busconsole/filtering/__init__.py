@@ -1,0 +1,1 @@
+"""The filter language, split into small modules; import it from :mod:`busconsole.filters`."""

@@ -1,0 +1,98 @@
+"""Value patterns: literal text, ``*`` wildcards and ``/regex/flags``, compiled once.
+
+A pattern also knows which lower-cased byte strings must occur in a frame's raw
+bytes for it to match, which is what the byte-level prefilter checks before any
+JSON is parsed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Kind = Literal["literal", "wildcard", "regex"]
+
+REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+
+# Characters a JSON encoder writes verbatim inside a string (no mainstream encoder
+# \u-escapes letters or digits; some escape "/", "<", ">", "&", "'" or non-ASCII).
+_VERBATIM = frozenset(
+    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _-.:,;!?#$%^*()+=@[]{}|~`"
+)
+_PLAIN_VALUE = re.compile(r'[^\s(),*"/][^\s(),*]*')
+
+
+def verbatim_needle(text: str) -> bytes | None:
+    """``text`` lower-cased as bytes when it must appear as-is in JSON text, else None."""
+    if text and all(c in _VERBATIM for c in text):
+        return text.lower().encode("ascii")
+    return None
+
+
+def quote(text: str) -> str:
+    """A double-quoted form that the scanner reads back to ``text``."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def regex_flags(flags: str) -> int:
+    value = 0
+    for f in flags:
+        value |= REGEX_FLAGS[f]
+    return value
+
+
+class Pattern:
+    """One value to compare a frame field with. ``fold`` makes the comparison case-insensitive."""
+
+    __slots__ = ("kind", "text", "flags", "fold", "_low", "_rx")
+
+    def __init__(self, kind: Kind, text: str, flags: str = "", fold: bool = False) -> None:
+        self.kind = kind
+        self.text = text
+        self.flags = flags
+        self.fold = fold
+        self._low = text.lower()
+        self._rx: re.Pattern[str] | None = None
+        if kind == "regex":  # re.error is turned into a FilterError with its column by the parser
+            self._rx = re.compile(text, regex_flags(flags) | (re.IGNORECASE if fold else 0))
+        elif kind == "wildcard":
+            body = ".*".join(re.escape(part) for part in text.split("*"))
+            self._rx = re.compile(body, re.DOTALL | (re.IGNORECASE if fold else 0))
+
+    @property
+    def literal(self) -> bool:
+        return self.kind == "literal"
+
+    def matches(self, value: str) -> bool:
+        if self._rx is None:
+            return value.lower() == self._low if self.fold else value == self.text
+        if self.kind == "regex":
+            return self._rx.search(value) is not None
+        return self._rx.fullmatch(value) is not None
+
+    def needles(self) -> tuple[bytes, ...]:
+        """Byte strings that all occur (case-insensitively) in any frame this value matches."""
+        if self.kind == "regex":
+            return ()
+        parts = self.text.split("*") if self.kind == "wildcard" else [self.text]
+        found = (verbatim_needle(p) for p in parts)
+        return tuple(n for n in found if n)
+
+    def __str__(self) -> str:
+        if self.kind == "regex":
+            return f"/{self.text}/{self.flags}"
+        if self.kind == "wildcard" or _PLAIN_VALUE.fullmatch(self.text):
+            return self.text
+        return quote(self.text)
+
+    def _key(self) -> tuple[str, str, str, bool]:
+        return (self.kind, self.text, self.flags, self.fold)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Pattern) and self._key() == other._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        return f"Pattern({self.kind}, {self.text!r}, {self.flags!r}, fold={self.fold})"

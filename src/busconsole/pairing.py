@@ -1,0 +1,345 @@
+"""Request/reply pairing, latency, pending and orphan replies, and mutation effects.
+
+Rules, in the order they are tried for a reply (QUERY_RESULT, MUTATION_SUCCESS, ERROR):
+
+1. With a ``requestId``: the unanswered request carrying that id (QUERY_RESULT only
+   answers a QUERY, MUTATION_SUCCESS only a MUTATION, ERROR either). An id nobody is
+   waiting for makes the reply an *orphan*; it is never paired by guesswork.
+2. MUTATION_SUCCESS without one: the oldest unanswered MUTATION of the same connection,
+   entity and operation, whether or not it carried an id (the framework's server never
+   echoes it here); without ``operation``, the oldest mutation of that entity.
+3. QUERY_RESULT without one: the oldest unanswered QUERY of the connection and entity
+   that carried no id either (a query with an id gets its id back).
+4. ERROR without one: the oldest unanswered request of the connection that carried no id,
+   because the server answers each connection in order and echoes ids it knows.
+5. Nothing matched: an orphan.
+
+Effects: a STORE_UPDATE of an entity is caused by the latest MUTATION_SUCCESS of that
+entity when it arrives within ``effect_window`` ms after it, or when it arrived after the
+mutation request but before its success (servers may broadcast before replying). A
+QUERY_RESULT for the entity ends the window: later updates belong to the query.
+
+Per-frame facts live in flat arrays aligned with frame indices (a few bytes a frame),
+not in one object per pair, and are dropped with the store's window.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import time
+from array import array
+from collections import deque
+from dataclasses import dataclass
+from typing import TypedDict
+
+REPLY_TO = {"QUERY_RESULT": "QUERY", "MUTATION_SUCCESS": "MUTATION"}
+REQUEST_TYPES = ("QUERY", "MUTATION")
+OVERALL: tuple[str, str | None] = ("*", None)
+
+_REQUEST, _REPLY, _ANSWERED, _FAILED, _ORPHAN, _ERROR_REPLY = 1, 2, 4, 8, 16, 32
+_LOOSE_KEEP = 64  # uncaused STORE_UPDATEs remembered per entity, for late MUTATION_SUCCESS
+
+
+@dataclass(frozen=True, slots=True)
+class Pair:
+    request: int
+    reply: int
+    latency: float  # ms, reply t minus request t
+    failed: bool  # answered by ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    index: int
+    type: str
+    entity: str | None
+    op: str | None
+    req: str | None
+    conn: str
+    age: float  # ms
+    timed_out: bool
+
+
+class LatencyStat(TypedDict):
+    count: int
+    p50: float
+    p95: float
+    max: float
+
+
+@dataclass(slots=True)
+class _Waiting:
+    index: int
+    t: float
+    type: str
+    entity: str | None
+    op: str | None
+    req: str | None
+    conn: str
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile: always a value that was measured."""
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+class Pairing:
+    """Pairs requests with replies as frames are observed in index order."""
+
+    def __init__(self, timeout: float = 30.0, effect_window: float = 1000.0) -> None:
+        self.timeout = timeout  # seconds before a pending request counts as timed out
+        self.effect_window = effect_window  # ms
+        self._base = 0
+        self._flags = bytearray()
+        self._partner = array("i")  # delta to the other side of the pair, 0 = none
+        self._latency = array("f")
+        self._cause = array("i")  # delta from a STORE_UPDATE back to its MUTATION_SUCCESS
+        self._waiting: dict[int, _Waiting] = {}  # unanswered requests, oldest first
+        self._by_req: dict[str, list[int]] = {}
+        self._queues: dict[tuple[str | None, ...], deque[int]] = {}
+        self._lat: dict[tuple[str, str | None], tuple[array[int], array[float]]] = {}
+        self._effects: dict[int, array[int]] = {}
+        self._trigger: dict[str | None, tuple[int, float]] = {}  # entity -> (success index, t)
+        self._loose: dict[str | None, deque[tuple[int, float]]] = {}
+
+    # ------------------------------------------------------------------ feeding
+
+    def observe(
+        self, index: int, t: float, type_: str, entity: str | None, op: str | None,
+        req: str | None, conn: str,
+    ) -> int | None:
+        """Take frame ``index`` (frames come in index order). Returns the request a reply answers."""
+        if index != self._base + len(self._flags):
+            raise ValueError(f"frame {index} observed out of order (expected {self._base + len(self._flags)})")
+        self._flags.append(0)
+        self._partner.append(0)
+        self._latency.append(math.nan)
+        self._cause.append(0)
+        request = None
+        if type_ in REQUEST_TYPES:
+            self._wait(_Waiting(index, t, type_, entity, op, req, conn))
+        elif type_ in REPLY_TO or type_ == "ERROR":
+            request = self._answer(index, t, type_, entity, op, req, conn)
+        if type_ == "MUTATION_SUCCESS":
+            self._mutation_done(index, t, entity, request)
+        elif type_ == "QUERY_RESULT":
+            self._trigger.pop(entity, None)
+        elif type_ == "STORE_UPDATE":
+            self._store_update(index, t, entity)
+        return request
+
+    def _wait(self, w: _Waiting) -> None:
+        self._flags[-1] = _REQUEST
+        self._waiting[w.index] = w
+        if w.req is not None:
+            self._by_req.setdefault(w.req, []).append(w.index)
+        if w.type == "MUTATION":
+            self._enqueue((w.conn, w.type, w.entity, w.op), w.index)
+        if w.type == "MUTATION" or w.req is None:
+            self._enqueue((w.conn, w.type, w.entity), w.index)
+        if w.req is None:
+            self._enqueue((w.conn,), w.index)
+
+    def _enqueue(self, key: tuple[str | None, ...], index: int) -> None:
+        dq = self._queues.setdefault(key, deque())
+        while dq and dq[0] not in self._waiting:  # answered through another rule
+            dq.popleft()
+        dq.append(index)
+
+    def _oldest(self, key: tuple[str | None, ...]) -> int | None:
+        dq = self._queues.get(key)
+        while dq:
+            i = dq.popleft()
+            if i in self._waiting:
+                return i
+        self._queues.pop(key, None)
+        return None
+
+    def _find(self, type_: str, entity: str | None, op: str | None, req: str | None, conn: str) -> int | None:
+        wants = REPLY_TO.get(type_)
+        if req is not None:
+            for i in self._by_req.get(req, ()):
+                if wants is None or self._waiting[i].type == wants:
+                    return i
+            return None
+        if wants is None:
+            return self._oldest((conn,))
+        if wants == "MUTATION" and op is not None:
+            return self._oldest((conn, wants, entity, op))
+        return self._oldest((conn, wants, entity))
+
+    def _answer(
+        self, index: int, t: float, type_: str, entity: str | None, op: str | None,
+        req: str | None, conn: str,
+    ) -> int | None:
+        flags = _REPLY | (_ERROR_REPLY if type_ == "ERROR" else 0)
+        r = self._find(type_, entity, op, req, conn)
+        if r is None:
+            self._flags[-1] = flags | _ORPHAN
+            return None
+        w = self._forget(r)
+        latency = t - w.t
+        k, rk = index - self._base, r - self._base
+        self._flags[-1] = flags
+        self._flags[rk] |= _ANSWERED | (_FAILED if type_ == "ERROR" else 0)
+        self._partner[k], self._partner[rk] = r - index, index - r
+        self._latency[k] = self._latency[rk] = latency
+        idx, lat = self._lat.setdefault((w.type, w.entity), (array("q"), array("f")))
+        idx.append(index)
+        lat.append(latency)
+        return r
+
+    def _forget(self, r: int) -> _Waiting:
+        w = self._waiting.pop(r)
+        if w.req is not None:
+            same = self._by_req[w.req]
+            same.remove(r)
+            if not same:
+                del self._by_req[w.req]
+        return w
+
+    # ------------------------------------------------------------------ effects
+
+    def _mutation_done(self, index: int, t: float, entity: str | None, request: int | None) -> None:
+        self._trigger[entity] = (index, t)
+        loose = self._loose.get(entity)
+        if request is None or not loose:
+            return
+        early = [(i, ti) for i, ti in loose if i > request and t - ti <= self.effect_window]
+        for i, _ in early:
+            self._link(index, i)
+        self._loose[entity] = deque(((i, ti) for i, ti in loose if i <= request), maxlen=_LOOSE_KEEP)
+
+    def _store_update(self, index: int, t: float, entity: str | None) -> None:
+        trig = self._trigger.get(entity)
+        if trig is not None and trig[0] >= self._base and 0 <= t - trig[1] <= self.effect_window:
+            self._link(trig[0], index)
+            return
+        self._loose.setdefault(entity, deque(maxlen=_LOOSE_KEEP)).append((index, t))
+
+    def _link(self, cause: int, effect: int) -> None:
+        self._cause[effect - self._base] = cause - effect
+        effects = self._effects.get(cause)
+        if effects is None:
+            effects = self._effects[cause] = array("I")
+        effects.append(effect)  # early ones come first: stays sorted
+
+    # ------------------------------------------------------------------ questions
+
+    def _slot(self, i: int) -> int | None:
+        k = i - self._base
+        return k if 0 <= k < len(self._flags) else None
+
+    def pair_of(self, i: int) -> Pair | None:
+        """The pair frame ``i`` belongs to, from either side."""
+        k = self._slot(i)
+        if k is None or not self._partner[k]:
+            return None
+        j = i + self._partner[k]
+        request, reply = min(i, j), max(i, j)
+        failed = bool(self._flags[k] & (_FAILED | _ERROR_REPLY))
+        return Pair(request, reply, float(self._latency[k]), failed)
+
+    def latency(self, i: int) -> float | None:
+        k = self._slot(i)
+        return None if k is None or not self._partner[k] else float(self._latency[k])
+
+    def _flag(self, i: int, bit: int) -> bool:
+        k = self._slot(i)
+        return k is not None and bool(self._flags[k] & bit)
+
+    def is_orphan(self, i: int) -> bool:
+        return self._flag(i, _ORPHAN)
+
+    def is_failed(self, i: int) -> bool:
+        """A request answered by ERROR."""
+        return self._flag(i, _FAILED)
+
+    def is_pending(self, i: int) -> bool:
+        return i in self._waiting
+
+    def is_timed_out(self, i: int, now: float | None = None) -> bool:
+        w = self._waiting.get(i)
+        return w is not None and _now(now) - w.t > self.timeout * 1000
+
+    def pending_count(self) -> int:
+        """How many requests wait for a reply (cheap, for a status bar)."""
+        return len(self._waiting)
+
+    def pending(self, now: float | None = None) -> list[Pending]:
+        """Unanswered requests, oldest first, with their age at ``now`` (epoch ms, default: now)."""
+        at = _now(now)
+        limit = self.timeout * 1000
+        return [
+            Pending(w.index, w.type, w.entity, w.op, w.req, w.conn, at - w.t, at - w.t > limit)
+            for w in self._waiting.values()
+        ]
+
+    def latency_stats(self) -> dict[tuple[str, str | None], LatencyStat]:
+        """count/p50/p95/max latency (ms) per (request type, entity), plus ``OVERALL``."""
+        out: dict[tuple[str, str | None], LatencyStat] = {}
+        everything: list[float] = []
+        for key, (_, lat) in self._lat.items():
+            values = sorted(lat)
+            if values:
+                out[key] = _stat(values)
+                everything.extend(values)
+        if everything:
+            out[OVERALL] = _stat(sorted(everything))
+        return out
+
+    def effects_of(self, i: int) -> list[int]:
+        """STORE_UPDATE frames caused by the MUTATION_SUCCESS ``i`` (or by the MUTATION it answers)."""
+        k = self._slot(i)
+        if k is not None and self._flags[k] & _REQUEST and self._partner[k]:
+            i += self._partner[k]
+        return list(self._effects.get(i, ()))
+
+    def cause_of(self, i: int) -> int | None:
+        """The MUTATION_SUCCESS that caused the STORE_UPDATE ``i``."""
+        k = self._slot(i)
+        return None if k is None or not self._cause[k] else i + self._cause[k]
+
+    # ------------------------------------------------------------------ window
+
+    def evict(self, before: int) -> None:
+        """Forget everything about frames older than ``before`` (the store's window moved)."""
+        k = before - self._base
+        if k <= 0:
+            return
+        for col in (self._flags, self._partner, self._latency, self._cause):
+            del col[:k]
+        self._base = before
+        while self._waiting:
+            first = next(iter(self._waiting))
+            if first >= before:
+                break
+            self._forget(first)
+        for key in list(self._queues):
+            dq = self._queues[key]
+            while dq and dq[0] < before:
+                dq.popleft()
+            if not dq:
+                del self._queues[key]
+        for key, (idx, lat) in list(self._lat.items()):
+            cut = bisect.bisect_left(idx, before)
+            del idx[:cut], lat[:cut]
+            if not idx:
+                del self._lat[key]
+        while self._effects and next(iter(self._effects)) < before:
+            del self._effects[next(iter(self._effects))]
+        for entity, loose in list(self._loose.items()):
+            while loose and loose[0][0] < before:
+                loose.popleft()
+            if not loose:
+                del self._loose[entity]
+
+
+def _stat(values: list[float]) -> LatencyStat:
+    return LatencyStat(count=len(values), p50=percentile(values, 50), p95=percentile(values, 95), max=values[-1])
+
+
+def _now(now: float | None) -> float:
+    return time.time() * 1000 if now is None else now

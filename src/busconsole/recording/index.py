@@ -1,0 +1,196 @@
+"""FileIndex: the byte offsets of a file's frame lines, scanned fast and read on demand.
+
+A frame costs 8 bytes of index (one ``array('Q')`` entry, the line's start); lines
+are parsed only when asked for. The scan reads big chunks and splits them in C; a
+chunk is checked line by line only when it is not made purely of ``{…}`` lines
+(one ``count(b"}\\n{")`` proves that), so garbage costs nothing when there is none.
+
+The scan may run in another thread while frames are read: entries are only ever
+appended, and a line is read through an mmap that is re-opened when the file grows.
+"""
+
+from __future__ import annotations
+
+import mmap
+import threading
+from array import array
+from collections.abc import Iterator
+from itertools import accumulate
+from pathlib import Path
+
+from busconsole.recording import formats
+
+CHUNK = 4 << 20
+
+
+class FileIndex:
+    """Frame-line offsets of one (uncompressed) file. ``problems`` collects skipped lines."""
+
+    def __init__(self, path: Path, name: str, problems: list[str], follow: bool = False) -> None:
+        self.path = path
+        self.name = name  # what the person gave (the .gz name, not the temp file)
+        self.problems = problems
+        self.follow = follow
+        self.offsets = array("Q")
+        self.header: dict[str, object] | None = None
+        self.scanned = 0  # bytes indexed so far; always at a line start
+        self.lines = 0  # lines seen so far (for problem reports)
+        self.done = False
+        self.clean = True  # no line was skipped: frame line j ends where line j + 1 starts
+        self._mm: mmap.mmap | None = None
+        self._mm_lock = threading.Lock()
+        self._scan_lock = threading.Lock()
+        self._pending_tail: tuple[int, int] | None = None
+
+    def __len__(self) -> int:
+        return len(self.offsets)
+
+    @property
+    def size(self) -> int:
+        try:
+            return self.path.stat().st_size
+        except OSError:
+            return self.scanned
+
+    # ------------------------------------------------------------------ scanning
+
+    def read_header(self) -> None:
+        """Check the first line (raises formats.FormatError for a newer version)."""
+        with open(self.path, "rb") as f:
+            first = f.readline(1 << 20)
+        obj = formats.parse_line(first.strip()) if first.startswith(b"{") else None
+        if obj is not None and formats.is_header(obj):
+            self.header = formats.check_header(obj, self.name)
+
+    def scan(self) -> None:
+        """Index everything written so far (call again to pick up growth)."""
+        with self._scan_lock, open(self.path, "rb") as f:
+            f.seek(self.scanned)
+            carry = b""
+            while True:
+                data = f.read(CHUNK)
+                if not data:
+                    break
+                buf = carry + data if carry else data
+                cut = buf.rfind(b"\n") + 1
+                if cut == 0:
+                    carry = buf
+                    continue
+                self._index(buf[:cut] if cut < len(buf) else buf, self.scanned)
+                self.scanned += cut
+                carry = buf[cut:]
+            if carry:
+                self._tail(carry)
+            self.done = True
+
+    def _index(self, body: bytes, base: int) -> None:
+        lines = body.splitlines(True)
+        if base == 0 and self.header is not None:
+            first = lines.pop(0)
+            base += len(first)
+            self.lines += 1
+            body = body[len(first) :]
+            if not lines:
+                return
+        n = len(lines)
+        if body[:1] == b"{" and body.endswith(b"}\n") and body.count(b"}\n{") == n - 1:
+            self.offsets.extend(accumulate(map(len, lines[:-1]), initial=base))
+            self.lines += n
+            return
+        pos = base
+        for line in lines:
+            self.lines += 1
+            self._check(line.strip(), pos)
+            pos += len(line)
+
+    def _check(self, text: bytes, pos: int) -> bool:
+        if not text:
+            self.clean = False
+            return False
+        if formats.parse_line(text) is None:
+            what = "a torn line" if self._at_end(pos, text) else "a line that is not a JSON object"
+            self.problems.append(f"{self.name}:{self.lines}: skipped {what}")
+            self.clean = False
+            return False
+        self.offsets.append(pos)
+        return True
+
+    def _at_end(self, pos: int, text: bytes) -> bool:
+        return pos + len(text) >= self.size - 1
+
+    def _tail(self, carry: bytes) -> None:
+        """An unterminated last line: kept if complete, reported if torn, left alone when following."""
+        if self.follow:
+            return
+        if self.scanned == 0 and self.header is not None:
+            return  # the header alone
+        self.lines += 1
+        if self._check(carry.strip(), self.scanned):
+            self.scanned += len(carry)
+
+    # ------------------------------------------------------------------ reading
+
+    def line(self, i: int) -> bytes:
+        """The bytes of frame line ``i`` (without the newline)."""
+        start = self.offsets[i]
+        with self._mm_lock:
+            mm = self._map(start)
+            end = mm.find(b"\n", start)
+            if end < 0 and self.follow:  # the line was completed after the file was mapped
+                mm = self._map(len(mm))
+                end = mm.find(b"\n", start)
+            return mm[start : end if end >= 0 else len(mm)].strip()
+
+    def blocks(self, start: int, block: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
+        """``(first line, bytes)`` runs of whole frame lines from line ``start`` on, read in bulk.
+
+        Only for a clean file (no skipped lines), where consecutive offsets are adjacent
+        lines; a caller splits each run with ``splitlines()`` in one C call.
+        """
+        offs = self.offsets
+        n = len(offs)
+        j = start
+        while j < n:
+            k = min(n, j + max(1, block // 256))
+            with self._mm_lock:
+                mm = self._map(offs[k - 1])
+                end = offs[k] if k < n else len(mm)
+                data = mm[offs[j] : end]
+            yield j, data
+            j = k
+
+    def line_number(self, i: int) -> int:
+        """1-based line number of frame line ``i`` (counts newlines: for reports only)."""
+        start = self.offsets[i]
+        with self._mm_lock:
+            return self._map(start)[:start].count(b"\n") + 1
+
+    def _map(self, need: int) -> mmap.mmap:
+        """The file's map, re-opened when ``need`` lies past its end (call under _mm_lock)."""
+        if self._mm is None or need >= len(self._mm):
+            if self._mm is not None:
+                self._mm.close()
+            with open(self.path, "rb") as f:
+                self._mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        return self._mm
+
+    def close(self) -> None:
+        with self._mm_lock:
+            if self._mm is not None:
+                self._mm.close()
+                self._mm = None
+
+    def edge_times(self) -> tuple[float | None, float | None]:
+        """Times of the first and last frame lines, read from the file's ends (for merging)."""
+        size = self.size
+        with open(self.path, "rb") as f:
+            head = f.read(min(size, 1 << 16))
+            f.seek(max(0, size - (1 << 16)))
+            tail = f.read()
+        first = next((t for t in map(formats.line_time, _lines(head)) if t is not None), None)
+        last = next((t for t in map(formats.line_time, reversed(_lines(tail))) if t is not None), None)
+        return first, last
+
+
+def _lines(block: bytes) -> list[bytes]:
+    return [s for s in (x.strip() for x in block.split(b"\n")) if s[:1] == b"{" and s[-1:] == b"}"]

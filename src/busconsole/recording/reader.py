@@ -1,0 +1,338 @@
+"""open_recording: files, folders and globs read as one stream of captured frames.
+
+A :class:`Recording` is a ``FrameSource`` for the event store (``len()``, ``frame(i)``)
+over per-file offset indexes built in a background thread, so the first frames are
+readable while a large file is still being scanned.
+
+Files whose time ranges do not overlap (rotated parts, hourly logs) are simply
+joined, oldest first, and stay readable during the scan. Overlapping files are
+merged by time once every file is scanned (``len()`` is 0 until then); the merged
+order costs one 8-byte entry per frame. ``.jsonl.gz`` files are inflated to a
+private temporary file (0600, removed on close) and indexed like the others.
+
+Following (``follow=True`` + :meth:`Recording.refresh`) picks up lines appended to the
+last file of the stream, the one a live recorder writes. Only :class:`RecordingError`
+leaves this module (plus ``IndexError`` for an index past the end).
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import tempfile
+import threading
+import zlib
+from array import array
+from bisect import bisect_right
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from types import TracebackType
+
+from busconsole.frames import CapturedFrame
+from busconsole.recording import formats
+from busconsole.recording.index import FileIndex
+from busconsole.recording.writer import part_path
+
+SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
+_FILE_BITS = 40  # merged order entries pack (file number << 40 | line number)
+_LINE_MASK = (1 << _FILE_BITS) - 1
+
+
+class RecordingError(Exception):
+    """A recording cannot be opened or read; the message says which file and why."""
+
+
+def expand(specs: Sequence[str | Path]) -> list[Path]:
+    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs."""
+    found: dict[Path, None] = {}
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir():
+            for p in sorted(path.rglob("*")):
+                if p.is_file() and p.name.endswith(SUFFIXES):
+                    found[p] = None
+        elif path.is_file():
+            found[path] = None
+            n = 1
+            while (part := part_path(path, n)).is_file():
+                found[part] = None
+                n += 1
+        elif glob.has_magic(str(spec)):
+            matches = sorted(Path(p) for p in glob.glob(str(spec), recursive=True))
+            files = [p for p in matches if p.is_file()]
+            if not files:
+                raise RecordingError(f"{spec}: no file matches")
+            found.update(dict.fromkeys(files))
+        else:
+            raise RecordingError(f"{spec}: no such file or folder")
+    if not found:
+        raise RecordingError("no recording files found in " + ", ".join(map(str, specs)))
+    return list(found)
+
+
+def _inflate(path: Path, problems: list[str]) -> Path:
+    """Decompress ``path`` into a 0600 temporary file; a truncated stream keeps what was there."""
+    fd, tmp = tempfile.mkstemp(prefix="busconsole-", suffix=".jsonl")
+    try:
+        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
+            inflater = zlib.decompressobj(wbits=31)
+            while block := src.read(1 << 20):
+                while block:
+                    dst.write(inflater.decompress(block))
+                    block = inflater.unused_data if inflater.eof else b""
+                    if inflater.eof:
+                        inflater = zlib.decompressobj(wbits=31)
+            dst.write(inflater.flush())
+    except zlib.error as exc:
+        problems.append(f"{path}: compressed data is damaged ({exc}); kept what could be read")
+    except OSError as exc:
+        os.unlink(tmp)
+        raise RecordingError(f"{path}: cannot read: {exc}") from exc
+    return Path(tmp)
+
+
+class Recording:
+    """Captured frames of one or more files in time order, read on demand."""
+
+    def __init__(
+        self, files: list[FileIndex], merge: bool, follow: bool, temps: list[Path], problems: list[str]
+    ) -> None:
+        self.files = files
+        self.merged = merge
+        self.follow = follow
+        self.problems = problems  # "file:line: what", shared with the file indexes
+        self._temps = temps
+        self._starts: list[int] = []  # first stream index of each file whose scan has begun
+        self._order: array[int] | None = None
+        self._reported: set[tuple[int, int]] = set()
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ------------------------------------------------------------------ indexing
+
+    def start(self, background: bool = True) -> Recording:
+        if background:
+            self._thread = threading.Thread(target=self._index_all, name="recording-index", daemon=True)
+            self._thread.start()
+        else:
+            self._index_all()
+        return self
+
+    def _index_all(self) -> None:
+        total = 0
+        for fi in self.files:
+            self._starts.append(total)
+            try:
+                fi.scan()
+            except OSError as exc:
+                self.problems.append(f"{fi.name}: stopped reading: {exc}")
+            total += len(fi)
+        if self.merged:
+            self._order = self._merge_order()
+        self._done.set()
+
+    def _merge_order(self) -> array[int]:
+        """Stream order by time; ties keep file order, then line order (the sort is stable)."""
+        times = array("d")
+        for fi in self.files:
+            times.extend(_or_zero(formats.line_time(fi.line(j))) for j in range(len(fi)))
+        starts = self._starts
+        order = array("Q")
+        for g in sorted(range(len(times)), key=times.__getitem__):
+            k = bisect_right(starts, g) - 1
+            order.append((k << _FILE_BITS) | (g - starts[k]))
+        return order
+
+    @property
+    def indexing_done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the index is complete; True when it is."""
+        return self._done.wait(timeout)
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the bytes indexed so far (1.0 when done)."""
+        if self._done.is_set():
+            return 1.0
+        size = sum(fi.size for fi in self.files)
+        return min(1.0, sum(fi.scanned for fi in self.files) / size) if size else 0.0
+
+    def refresh(self) -> int:
+        """Index what was appended to the last file since; returns how many frames are new."""
+        if not self._done.is_set() or self.merged or not self.files:
+            return 0
+        before = len(self)
+        try:
+            self.files[-1].scan()
+        except OSError as exc:
+            self.problems.append(f"{self.files[-1].name}: stopped reading: {exc}")
+        return len(self) - before
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        if self.merged:
+            return len(self._order) if self._order is not None else 0
+        starts = self._starts
+        if not starts:
+            return 0
+        return starts[-1] + len(self.files[len(starts) - 1])
+
+    def _locate(self, i: int) -> tuple[int, int]:
+        n = len(self)
+        if i < 0:
+            i += n
+        if not 0 <= i < n:
+            raise IndexError(f"frame {i} out of range (0..{n - 1})")
+        if self._order is not None:
+            packed = self._order[i]
+            return packed >> _FILE_BITS, packed & _LINE_MASK
+        k = bisect_right(self._starts, i) - 1
+        return k, i - self._starts[k]
+
+    def line(self, i: int) -> bytes:
+        """The stored line of frame ``i`` as it is in its file."""
+        k, j = self._locate(i)
+        return self.files[k].line(j)
+
+    def iter_lines(
+        self, start: int = 0, block_filter: Callable[[bytes], bool] | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(index, line)`` from ``start`` to the current end, in stream order, read in bulk.
+
+        ``block_filter(block)`` returning False skips a whole run of lines at once; it must
+        be monotone (true for a run whenever it is true for one of its lines), as substring
+        prefilters are.
+        """
+        end = len(self)
+        if self._order is not None or not self._starts:
+            for i in range(start, end):
+                yield i, self.line(i)
+            return
+        for k, fi in enumerate(self.files[: len(self._starts)]):
+            base = self._starts[k]
+            if base + len(fi) <= start:
+                continue
+            first = max(0, start - base)
+            if not fi.clean:
+                for j in range(first, min(len(fi), end - base)):
+                    yield base + j, fi.line(j)
+                continue
+            for j, data in fi.blocks(first):
+                if block_filter is not None and not block_filter(data):
+                    continue
+                for n, line in enumerate(data.splitlines(), base + j):
+                    if n >= end:
+                        return
+                    yield n, line.strip()
+
+    def frame(self, i: int) -> CapturedFrame:
+        k, j = self._locate(i)
+        fi = self.files[k]
+        try:
+            line = fi.line(j)
+        except (OSError, ValueError) as exc:
+            self._report(k, j, f"unreadable ({exc})")
+            return formats.malformed_line(b"", i)
+        obj = formats.parse_line(line)
+        if obj is None or formats.is_header(obj):
+            self._report(k, j, "not a JSON frame; shown as malformed")
+            return formats.malformed_line(line, i)
+        try:
+            return formats.line_frame(line, obj, i)
+        except formats.FormatError as exc:
+            self._report(k, j, f"{exc}; shown as malformed")
+            return formats.malformed_line(line, i)
+
+    def __iter__(self) -> Iterator[CapturedFrame]:
+        for i in range(len(self)):
+            yield self.frame(i)
+
+    def _report(self, k: int, j: int, what: str) -> None:
+        if (k, j) in self._reported:
+            return
+        self._reported.add((k, j))
+        try:
+            where = str(self.files[k].line_number(j))
+        except (OSError, ValueError):
+            where = "?"
+        self.problems.append(f"{self.files[k].name}:{where}: {what}")
+
+    @property
+    def headers(self) -> list[dict[str, object]]:
+        return [fi.header for fi in self.files if fi.header is not None]
+
+    # ------------------------------------------------------------------ lifetime
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join()
+        for fi in self.files:
+            fi.close()
+        for tmp in self._temps:
+            tmp.unlink(missing_ok=True)
+        self._temps.clear()
+
+    def __enter__(self) -> Recording:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def open_recording(
+    paths: Sequence[str | Path], follow: bool = False, background: bool = True
+) -> Recording:
+    """Open recordings, plain event JSONL and store-server debug logs as one time-ordered stream.
+
+    Raises :class:`RecordingError` when a path is missing or unreadable, or a file was
+    written by a newer busconsole. Damaged lines do not raise: they land in ``.problems``.
+    """
+    problems: list[str] = []
+    temps: list[Path] = []
+    files: list[FileIndex] = []
+    try:
+        for path in expand(paths):
+            real = _inflate(path, problems) if path.name.endswith(".gz") else path
+            if real is not path:
+                temps.append(real)
+            fi = FileIndex(real, str(path), problems, follow=follow and real is path)
+            fi.read_header()
+            files.append(fi)
+        merge = False
+        if len(files) > 1:
+            files, merge = _arrange(files)
+    except formats.FormatError as exc:
+        _remove(temps)
+        raise RecordingError(str(exc)) from exc
+    except OSError as exc:
+        _remove(temps)
+        raise RecordingError(f"cannot read: {exc}") from exc
+    return Recording(files, merge, follow, temps, problems).start(background)
+
+
+def _arrange(files: list[FileIndex]) -> tuple[list[FileIndex], bool]:
+    """Files oldest first, and whether their time ranges overlap (then they need a merge)."""
+    edges = [fi.edge_times() for fi in files]
+    if any(first is None or last is None for first, last in edges):
+        return files, True
+    ranked = sorted(zip(edges, range(len(files)), strict=True))
+    ordered = [files[k] for _, k in ranked]
+    overlap = any(a[0][1] > b[0][0] for a, b in zip(ranked, ranked[1:], strict=False))  # type: ignore[operator]
+    return ordered, overlap
+
+
+def _or_zero(t: float | None) -> float:
+    return 0.0 if t is None else t
+
+
+def _remove(paths: list[Path]) -> None:
+    for p in paths:
+        p.unlink(missing_ok=True)

@@ -1,9 +1,148 @@
-"""`busconsole send`."""
+"""`busconsole send`: one request, its correlated reply on stdout, the outcome in the exit code."""
 
 from __future__ import annotations
 
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
 import typer
+
+from busconsole.commands.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    HeaderOpt,
+    ProfileOpt,
+    TokenOpt,
+    connection_options,
+    die,
+)
+
+HELP = (
+    "Send one request and print the correlated reply as JSON on stdout.\n\n"
+    "TYPE is QUERY, MUTATION, SUBSCRIBE, UNSUBSCRIBE or CONSOLE_LOGS (any case). URL may be left "
+    "out to use the profile's. A QUERY payload is the Stellar query (kind defaults to ENTITY); a "
+    "MUTATION payload is the record (UPDATE and DELETE need its id); a CONSOLE_LOGS payload is the "
+    "list of messages. SUBSCRIBE prints the SUBSCRIPTION_DATA; UNSUBSCRIBE has no reply and exits "
+    "once sent.\n\n"
+    "Exit codes: 0 success reply, 1 the server answered ERROR, 2 timeout or connection failure, "
+    "64 bad usage or invalid payload (what and where on stderr)."
+)
+
+
+def read_payload(text: str) -> Any:
+    """``--payload`` as JSON, from the text itself, ``@file`` or ``@-`` (stdin)."""
+    source = "--payload"
+    if text.startswith("@"):
+        name = text[1:]
+        source = "stdin" if name == "-" else name
+        try:
+            text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ValueError(f"cannot read payload file {name!r}: {exc}") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
+
+
+def build_request(kind: str, entity: str | None, operation: str | None, payload: Any) -> dict[str, Any]:
+    """The request frame, built strictly; raises ValueError (pydantic's names the field)."""
+    from pydantic import ValidationError
+
+    from busconsole import protocol
+
+    k = kind.upper()
+    if k not in protocol.REQUEST_TYPES:
+        raise ValueError(f"TYPE {kind!r}: expected one of {', '.join(protocol.REQUEST_TYPES)}")
+    if k != "CONSOLE_LOGS" and not entity:
+        raise ValueError(f"{k} needs an ENTITY")
+    if k == "MUTATION" and not operation:
+        raise ValueError("MUTATION needs --operation (CREATE, UPDATE or DELETE)")
+    if k == "QUERY" and isinstance(payload, dict):
+        payload = {"kind": entity, **payload}
+    if k == "CONSOLE_LOGS" and isinstance(payload, dict) and "messages" in payload:
+        payload = payload["messages"]
+    if k in ("QUERY", "MUTATION") and payload is not None and not isinstance(payload, dict):
+        raise ValueError(f"--payload: a {k} payload must be a JSON object")
+    if k == "CONSOLE_LOGS" and not isinstance(payload, list):
+        raise ValueError("--payload: CONSOLE_LOGS needs a JSON list of messages")
+    try:
+        return protocol.build(k, entity, operation=operation, payload=payload)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or k
+        raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
+
+
+async def exchange(url: str, headers: dict[str, str], frame: dict[str, Any], timeout: float) -> Any:
+    """Connect once, send ``frame`` and return the reply (None for UNSUBSCRIBE)."""
+    import asyncio
+
+    from busconsole.transport.client import BusClient
+
+    client = BusClient(url, headers=headers, max_attempts=1, open_timeout=timeout, ping_interval=None)
+    runner = asyncio.create_task(client.run())
+    try:
+        await client.wait_connected(timeout)
+        if frame["type"] == "UNSUBSCRIBE":
+            await client.send(frame)
+            return None
+        return await client.request(frame, timeout)
+    finally:
+        await client.close()
+        await runner
 
 
 def register(app: typer.Typer) -> None:
-    """Being written; see the issue that owns this command."""
+    @app.command("send", help=HELP)
+    def send(
+        url: Annotated[str | None, typer.Argument(metavar="URL", help="ws:// URL (optional), then TYPE", show_default=False)] = None,
+        kind: Annotated[str | None, typer.Argument(metavar="TYPE", show_default=False)] = None,
+        entity: Annotated[str | None, typer.Argument(metavar="ENTITY", show_default=False)] = None,
+        operation: Annotated[
+            str | None, typer.Option("--operation", "-o", help="MUTATION operation: CREATE, UPDATE, DELETE.")
+        ] = None,
+        payload: Annotated[
+            str | None, typer.Option("--payload", "-d", help="JSON, or @file, or @- for stdin.")
+        ] = None,
+        timeout: Annotated[float, typer.Option("--timeout", "-t", help="Seconds to connect and to wait.")] = 10.0,
+        token: TokenOpt = None,
+        header: HeaderOpt = None,
+        profile: ProfileOpt = None,
+    ) -> None:
+        import asyncio
+
+        import orjson
+
+        from busconsole.transport.client import ClientClosed, ConnectFailed
+
+        if url is not None and not url.startswith(("ws://", "wss://")):  # URL left out: the profile's
+            url, kind, entity = None, url, kind
+        if kind is None:
+            die("missing TYPE (QUERY, MUTATION, SUBSCRIBE, UNSUBSCRIBE, CONSOLE_LOGS)", EXIT_USAGE)
+        opts = connection_options(url, token=token, headers=header, profile=profile)
+        try:
+            body = read_payload(payload) if payload is not None else None
+            frame = build_request(kind, entity, operation, body)
+        except ValueError as exc:
+            die(str(exc), EXIT_USAGE)
+        if opts.read_only and frame["type"] == "MUTATION":
+            die(f"profile {opts.profile!r} is read-only: MUTATION refused", EXIT_USAGE)
+        try:
+            reply = asyncio.run(exchange(opts.url, opts.headers, frame, timeout))
+        except ConnectFailed as exc:
+            die(f"cannot connect to {opts.redacted_url()}: {exc}", EXIT_UNREACHABLE)
+        except TimeoutError:
+            die(f"no reply from {opts.redacted_url()} within {timeout:g} s", EXIT_UNREACHABLE)
+        except ClientClosed:
+            die(f"connection to {opts.redacted_url()} closed before the reply", EXIT_UNREACHABLE)
+        if reply is None:
+            raise typer.Exit(EXIT_OK)
+        obj = opts.redactor().redact_obj(reply.obj)
+        sys.stdout.buffer.write(orjson.dumps(obj, option=orjson.OPT_INDENT_2) + b"\n")
+        sys.stdout.flush()
+        raise typer.Exit(EXIT_ERROR if reply.type == "ERROR" else EXIT_OK)

@@ -1,0 +1,177 @@
+"""Options shared by the commands that connect (connect, record, proxy, tail, send).
+
+Each command declares its parameters with the ``Annotated`` aliases below, then
+turns them into one :class:`ConnectOptions` with :func:`connection_options`, which
+applies the profile first and the explicit options over it. Secrets stay inside
+``ConnectOptions``: anything shown to a person goes through :meth:`ConnectOptions.
+redacted_url` / :meth:`ConnectOptions.redacted_headers`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Annotated, NoReturn
+
+import typer
+
+from busconsole.config import ConfigError, load_config
+from busconsole.recording.redact import Redactor
+
+DEFAULT_URL = "ws://localhost:3013/store-debug"
+
+EXIT_OK = 0
+EXIT_ERROR = 1  # the server answered with an ERROR
+EXIT_UNREACHABLE = 2  # timeout or connection failure
+EXIT_USAGE = 64  # bad usage, bad payload, bad filter, bad config (EX_USAGE)
+
+UrlArg = Annotated[
+    str | None,
+    typer.Argument(
+        help=f"Store server WebSocket URL (default: the profile's url, else {DEFAULT_URL}).",
+        metavar="URL",
+        show_default=False,
+    ),
+]
+TokenOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--token",
+        envvar="BUSCONSOLE_TOKEN",
+        help="Bearer token sent as 'Authorization: Bearer …'; never printed or recorded.",
+        show_default=False,
+    ),
+]
+HeaderOpt = Annotated[
+    list[str] | None,
+    typer.Option("--header", "-H", help="Extra handshake header 'Name: value' (repeatable).", show_default=False),
+]
+ProfileOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        "-p",
+        envvar="BUSCONSOLE_PROFILE",
+        help="Profile from config.toml (default: the file's default_profile).",
+        show_default=False,
+    ),
+]
+SubscribeOpt = Annotated[
+    list[str] | None,
+    typer.Option("--subscribe", "-s", help="Subscribe to ENTITY (repeatable); replaces the profile's list.",
+                 show_default=False),
+]
+FilterOpt = Annotated[
+    str | None,
+    typer.Option("--filter", "-f", help="Only frames matching EXPR (the filter language).", show_default=False),
+]
+
+_DISPLAY = Redactor()  # the recording's rules decide what a person may see, too
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectOptions:
+    """Everything needed to open a connection, after profile and options are merged."""
+
+    url: str
+    headers: dict[str, str] = field(default_factory=dict)
+    subscribe: tuple[str, ...] = ()
+    read_only: bool = False
+    redact: tuple[str, ...] = ()
+    profile: str | None = None
+
+    def redacted_url(self) -> str:
+        return redacted_url(self.url)
+
+    def redacted_headers(self) -> dict[str, str]:
+        return redacted_headers(self.headers)
+
+    def redactor(self) -> Redactor:
+        """The default secret rules plus the profile's ``redact`` list."""
+        return Redactor(self.redact)
+
+
+def redacted_url(url: str) -> str:
+    """The URL with a password in it and secret-looking query values replaced by ``***``."""
+    return _DISPLAY.redact_url(url)
+
+
+def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers for display: the auth scheme stays visible (``Bearer ***``), the secret does not."""
+    shown: dict[str, str] = {}
+    for name, value in headers.items():
+        if not _DISPLAY.matches_key(name):
+            shown[name] = _DISPLAY.redact_obj(value)
+            continue
+        scheme, _, rest = value.partition(" ")
+        shown[name] = f"{scheme} ***" if rest else "***"
+    return shown
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    name = name.strip()
+    if not sep or not name or any(c.isspace() for c in name):
+        raise ValueError(f"--header {text!r}: expected 'Name: value'")
+    return name, value.strip()
+
+
+def resolve(
+    url: str | None = None,
+    *,
+    token: str | None = None,
+    headers: list[str] | None = None,
+    profile: str | None = None,
+    subscribe: list[str] | None = None,
+    read_only: bool | None = None,
+) -> ConnectOptions:
+    """Merge the profile and the options; options win. Raises ConfigError or ValueError."""
+    prof = load_config().profile(profile)
+    merged = dict(prof.headers) if prof else {}
+    for text in headers or ():
+        name, value = parse_header(text)
+        merged[name] = value
+    if token is None and prof is not None and prof.token_env:
+        token = os.environ.get(prof.token_env) or None
+    if token:
+        merged = {k: v for k, v in merged.items() if k.lower() != "authorization"}
+        merged["Authorization"] = f"Bearer {token}"
+    final_url = url or (prof.url if prof else None) or DEFAULT_URL
+    if not final_url.startswith(("ws://", "wss://")):
+        raise ValueError(f"URL {redacted_url(final_url)!r}: expected ws:// or wss://")
+    return ConnectOptions(
+        url=final_url,
+        headers=merged,
+        subscribe=tuple(subscribe) if subscribe else (prof.subscribe if prof else ()),
+        read_only=read_only if read_only is not None else (prof.read_only if prof else False),
+        redact=prof.redact if prof else (),
+        profile=prof.name if prof else None,
+    )
+
+
+def connection_options(
+    url: str | None = None,
+    *,
+    token: str | None = None,
+    headers: list[str] | None = None,
+    profile: str | None = None,
+    subscribe: list[str] | None = None,
+    read_only: bool | None = None,
+) -> ConnectOptions:
+    """:func:`resolve` for a command: a bad config or option ends it with exit 64 and a message."""
+    try:
+        return resolve(url, token=token, headers=headers, profile=profile, subscribe=subscribe,
+                       read_only=read_only)
+    except (ConfigError, ValueError) as exc:
+        die(str(exc), EXIT_USAGE)
+
+
+def note(message: str) -> None:
+    """A diagnostic line: stderr, never stdout, which carries only data."""
+    print(f"busconsole: {message}", file=sys.stderr, flush=True)
+
+
+def die(message: str, code: int) -> NoReturn:
+    note(f"error: {message}")
+    raise typer.Exit(code)

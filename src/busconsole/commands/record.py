@@ -1,9 +1,203 @@
-"""`busconsole record`."""
+"""`busconsole record URL -o FILE`: headless recording of the bus to a v1 JSONL file."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from busconsole.commands.common import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    ConnectOptions,
+    FilterOpt,
+    HeaderOpt,
+    ProfileOpt,
+    SubscribeOpt,
+    TokenOpt,
+    UrlArg,
+    connection_options,
+    die,
+    note,
+)
+
+if TYPE_CHECKING:
+    import asyncio
+
+    from busconsole.commands.tail import Predicate
+    from busconsole.recording.redact import Redactor
+    from busconsole.recording.writer import RecordingWriter
+
+HELP = """Record every frame of the bus to FILE (JSONL, DESIGN §3), without a screen.
+
+Each frame is written and flushed as it arrives, so a killed recorder loses at most
+the line it was writing. The file is created 0600; fields named like password, token,
+secret, authorization, apiKey or cookie are masked before they reach the disk
+(--redact adds names, --no-default-redact drops the built-in ones). FILE.jsonl.gz is
+gzip; --rotate-mb continues in FILE.1.jsonl, FILE.2.jsonl… which replay reads as one.
+Progress (frames, bytes, rate) goes to stderr. Ctrl-C or SIGTERM close the file cleanly.
+
+The recorder reconnects by itself while it runs.
+
+Exit codes: 0 stopped (signal, --duration, --max-frames, or the server refused a
+reconnect for good) after having been connected, 2 the server was never reached (or
+refused the connection), 64 bad usage or a bad --filter, 1 the file could not be written.
+"""
 
 
 def register(app: typer.Typer) -> None:
-    """Being written; see the issue that owns this command."""
+    @app.command("record", help=HELP)
+    def record(
+        url: UrlArg = None,
+        output: Annotated[Path, typer.Option("--output", "-o", help="Recording file to write.")] = Path(
+            "busconsole.jsonl"
+        ),
+        subscribe: SubscribeOpt = None,
+        filter_expr: FilterOpt = None,
+        duration: Annotated[
+            float | None, typer.Option("--duration", help="Stop after S seconds.", show_default=False)
+        ] = None,
+        max_frames: Annotated[
+            int | None, typer.Option("--max-frames", help="Stop after N recorded frames.", show_default=False)
+        ] = None,
+        rotate_mb: Annotated[
+            float | None,
+            typer.Option("--rotate-mb", help="Start a new numbered file past N MB.", show_default=False),
+        ] = None,
+        redact: Annotated[
+            list[str] | None,
+            typer.Option("--redact", help="Also mask fields named like FIELD (repeatable).", show_default=False),
+        ] = None,
+        no_default_redact: Annotated[
+            bool, typer.Option("--no-default-redact", help="Do not mask the built-in secret fields.")
+        ] = False,
+        token: TokenOpt = None,
+        header: HeaderOpt = None,
+        profile: ProfileOpt = None,
+    ) -> None:
+        import asyncio
+
+        from busconsole.recording.redact import Redactor
+
+        opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
+        keep = _predicate(filter_expr)
+        if duration is not None and duration <= 0:
+            die("--duration must be positive", EXIT_USAGE)
+        if max_frames is not None and max_frames <= 0:
+            die("--max-frames must be positive", EXIT_USAGE)
+        redactor = Redactor([*opts.redact, *(redact or ())], defaults=not no_default_redact)
+        code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb))
+        raise typer.Exit(code)
+
+
+def _predicate(expr: str | None) -> Predicate | None:
+    from busconsole.commands.tail import frame_predicate
+
+    try:
+        return frame_predicate(None, None, expr)
+    except ValueError as exc:  # FilterError is a ValueError carrying the column
+        die(f"--filter: {exc}", EXIT_USAGE)
+
+
+async def _record(
+    opts: ConnectOptions,
+    output: Path,
+    redactor: Redactor,
+    keep: Predicate | None,
+    duration: float | None,
+    max_frames: int | None,
+    rotate_mb: float | None,
+) -> int:
+    import asyncio
+    import signal
+    import time
+
+    from busconsole.commands.tail import state_reporter
+    from busconsole.frames import CapturedFrame
+    from busconsole.recording.writer import RecordingWriter
+    from busconsole.transport.client import BusClient, ConnectionState
+
+    try:
+        writer = RecordingWriter(output, opts.url, redactor=redactor, rotate_mb=rotate_mb)
+    except OSError as exc:
+        note(f"error: cannot write {output}: {exc}")
+        return 1
+    stop = asyncio.Event()
+    connected: list[bool] = []
+    report = state_reporter(opts.redacted_url())
+
+    def on_frame(frame: CapturedFrame) -> None:
+        if stop.is_set() or (keep is not None and not keep(frame)):
+            return
+        writer.write(frame)
+        if max_frames is not None and writer.frames >= max_frames:
+            stop.set()
+
+    def on_state(state: ConnectionState) -> None:
+        report(state)
+        if state.phase == "connected":
+            connected.append(True)
+        if state.phase == "failed":
+            stop.set()
+
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    client = BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
+                       on_state=on_state)
+    runner = asyncio.create_task(client.run())
+    started = time.monotonic()
+    try:
+        await _progress(writer, stop, started, duration)
+    finally:
+        await client.close()
+        await runner
+        writer.close()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    _summary(writer, time.monotonic() - started)
+    if not connected:
+        return EXIT_UNREACHABLE
+    return EXIT_OK
+
+
+async def _progress(
+    writer: RecordingWriter, stop: asyncio.Event, started: float, duration: float | None
+) -> None:
+    """Wait for the stop event (or the duration), redrawing a progress line on a terminal."""
+    import asyncio
+    import contextlib
+    import time
+
+    from rich.console import Console
+    from rich.live import Live
+
+    deadline = None if duration is None else started + duration
+    console = Console(stderr=True, highlight=False)
+    live = Live(console=console, refresh_per_second=4, transient=True) if console.is_terminal else None
+    with live if live is not None else contextlib.nullcontext():
+        while not stop.is_set():
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), 0.25 if left is None else min(0.25, left))
+            if live is not None:
+                live.update(_status(writer, time.monotonic() - started))
+
+
+def _status(writer: RecordingWriter, elapsed: float) -> str:
+    from busconsole.render import fmt_size
+
+    rate = writer.frames / elapsed if elapsed > 0 else 0.0
+    return (f"recording {writer.path}: {writer.frames} frames, {fmt_size(writer.bytes)}, "
+            f"{rate:,.0f} frames/s")
+
+
+def _summary(writer: RecordingWriter, elapsed: float) -> None:
+    parts = ", ".join(str(p) for p in writer.paths)
+    note(_status(writer, elapsed).replace(f"recording {writer.path}", f"recorded {parts}"))
+    sys.stderr.flush()

@@ -1,9 +1,357 @@
-"""`busconsole replay`."""
+"""`busconsole replay FILE...`: a recording (or plain event JSONL, or store-server debug logs)
+on screen, on stdout, summarised, or re-sent to a live server."""
 
 from __future__ import annotations
 
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
 import typer
+
+from busconsole.commands.common import (
+    EXIT_OK,
+    EXIT_UNREACHABLE,
+    EXIT_USAGE,
+    FilterOpt,
+    HeaderOpt,
+    ProfileOpt,
+    TokenOpt,
+    connection_options,
+    die,
+    note,
+)
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from busconsole.filters import Filter
+    from busconsole.frames import CapturedFrame
+    from busconsole.recording.reader import Recording
+    from busconsole.recording.replayer import Step
+
+EXIT_MISMATCH = 1
+
+HELP = """Open recordings, plain event JSONL and store-server debug logs (files, folders, globs;
+merged in time order) and show them in the TUI; when stdout is not a terminal, or with
+--print, write the frames matching --filter to stdout as recording lines (--format
+pretty for one readable line each). --stats prints counts per type, entity and console
+level, the time span and request latencies.
+
+--to URL re-sends the recorded client→server requests to a live store server with
+fresh requestIds (the old → new mapping is printed). Without --yes it is a dry run:
+the plan is printed and nothing is sent. --pace original keeps the recorded spacing
+(scaled by --speed), fast sends at once, ack waits for each reply. --check compares
+every reply with the recorded one, ignoring timestamps and requestIds, and prints the
+differences.
+
+Exit codes: 0 done (every reply matched with --check), 1 a reply differed or was an
+ERROR or never came, 2 a file could not be read or the server could not be reached
+(or the TUI is not available), 64 bad usage or a bad --filter.
+"""
+
+
+class Format(StrEnum):
+    jsonl = "jsonl"
+    pretty = "pretty"
+
+
+class Pace(StrEnum):
+    original = "original"
+    fast = "fast"
+    ack = "ack"
 
 
 def register(app: typer.Typer) -> None:
-    """Being written; see the issue that owns this command."""
+    @app.command("replay", help=HELP)
+    def replay(
+        files: Annotated[list[str], typer.Argument(help="Recordings, folders or globs.", show_default=False)],
+        print_: Annotated[bool, typer.Option("--print", help="Write matching frames to stdout.")] = False,
+        stats: Annotated[bool, typer.Option("--stats", help="Print counts, time span and latencies.")] = False,
+        filter_expr: FilterOpt = None,
+        fmt: Annotated[Format, typer.Option("--format", help="Output of --print.")] = Format.jsonl,
+        follow: Annotated[bool, typer.Option("--follow", help="Keep reading as the last file grows.")] = False,
+        to: Annotated[
+            str | None, typer.Option("--to", help="Re-send the requests to this server.", show_default=False)
+        ] = None,
+        yes: Annotated[bool, typer.Option("--yes", help="Really send (mutations included).")] = False,
+        pace: Annotated[Pace, typer.Option("--pace", help="Spacing of re-sent requests.")] = Pace.original,
+        speed: Annotated[float, typer.Option("--speed", help="Time factor for --pace original.")] = 1.0,
+        stop_on_error: Annotated[
+            bool, typer.Option("--stop-on-error", help="Stop at the first ERROR or missing reply.")
+        ] = False,
+        check: Annotated[bool, typer.Option("--check", help="Compare replies with the recorded ones.")] = False,
+        timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each reply.")] = 10.0,
+        token: TokenOpt = None,
+        header: HeaderOpt = None,
+        profile: ProfileOpt = None,
+    ) -> None:
+        flt = _parse(filter_expr)
+        if speed <= 0:
+            die("--speed must be positive", EXIT_USAGE)
+        if to is not None:
+            rec = _open(files, False)
+            opts = connection_options(to, token=token, headers=header, profile=profile)
+            code = _send(rec, opts.url, opts.headers, opts.redacted_url(), flt, yes, pace, speed,
+                         stop_on_error, check, timeout)
+        elif stats:
+            code = _stats(_open(files, False), flt)
+        elif print_ or not sys.stdout.isatty():
+            code = _print(_open(files, follow), flt, fmt, follow)
+        else:
+            code = _tui(files, follow, filter_expr)
+        raise typer.Exit(code)
+
+
+def _parse(expr: str | None) -> Filter | None:
+    if not expr:
+        return None
+    from busconsole.filters import FilterError, parse_filter
+
+    try:
+        return parse_filter(expr)
+    except FilterError as exc:
+        die(f"--filter: {exc}", EXIT_USAGE)
+
+
+def _open(files: list[str], follow: bool) -> Recording:
+    from busconsole.recording.reader import RecordingError, open_recording
+
+    try:
+        return open_recording(files, follow=follow)
+    except RecordingError as exc:
+        die(str(exc), EXIT_UNREACHABLE)
+
+
+def _report(rec: Recording) -> None:
+    for problem in rec.problems[:20]:
+        note(problem)
+    if len(rec.problems) > 20:
+        note(f"... and {len(rec.problems) - 20} more damaged lines")
+
+
+# ---------------------------------------------------------------------- --print
+
+
+def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int:
+    """Stream matching frames; recording lines go out as they are, without re-encoding."""
+    import signal
+    import time
+
+    from busconsole.facts import FrameFacts
+
+    out = sys.stdout.buffer
+    pretty = _pretty_writer() if fmt is Format.pretty else None
+    stop: list[int] = []
+    if follow:
+        signal.signal(signal.SIGINT, lambda *_: stop.append(1))
+    rec.wait()
+    done = 0
+    buf: list[bytes] = []
+    # Whole runs of lines may be skipped on bytes only where each line holds its frame's
+    # bytes verbatim: busconsole recordings (debug-log lines are converted first).
+    skip_runs = flt.prefilter if flt is not None and all(fi.header for fi in rec.files) else None
+    try:
+        while True:
+            for i, line in rec.iter_lines(done, skip_runs):
+                record = line.startswith(b'{"seq":')
+                if flt is not None and record and not flt.prefilter(line):
+                    continue
+                frame = rec.frame(i)
+                if flt is not None and not ((record or flt.prefilter(frame.raw)) and flt.matches(FrameFacts(frame, i))):
+                    continue
+                if pretty is not None:
+                    pretty(frame)
+                    continue
+                buf.append(line + b"\n" if record else frame.record_line())
+                if len(buf) >= 512:
+                    out.write(b"".join(buf))
+                    buf.clear()
+            done = len(rec)
+            out.write(b"".join(buf))
+            buf.clear()
+            out.flush()
+            if not follow or stop:
+                break
+            time.sleep(0.2)
+            rec.refresh()
+    except BrokenPipeError:
+        sys.stderr.close()  # the reader went away (| head): not an error
+        return EXIT_OK
+    finally:
+        _report(rec)
+        rec.close()
+    return EXIT_OK
+
+
+def _pretty_writer() -> Callable[[CapturedFrame], None]:
+    from rich.console import Console
+
+    from busconsole.render import pretty_line
+
+    color = sys.stdout.isatty()
+    console = Console(file=sys.stdout, highlight=False, soft_wrap=True, force_terminal=color or None)
+    return lambda frame: console.print(pretty_line(frame, color=color))
+
+
+# ---------------------------------------------------------------------- --stats
+
+
+def _stats(rec: Recording, flt: Filter | None) -> int:
+    from collections import Counter
+
+    from busconsole.facts import FrameFacts
+    from busconsole.render import fmt_time
+    from busconsole.store import EventStore
+
+    rec.wait()
+    store = EventStore(max_frames=max(1, len(rec)), max_bytes=1 << 62, source=rec)
+    levels: Counter[str] = Counter()
+    first = last = None
+    for i in range(len(rec)):
+        frame = rec.frame(i)
+        if flt is not None and not flt.matches(FrameFacts(frame, i)):
+            continue
+        store.append(frame)
+        first = frame.t if first is None else min(first, frame.t)
+        last = frame.t if last is None else max(last, frame.t)
+        obj = frame.obj
+        if obj is not None and frame.type == "CONSOLE_LOGS" and isinstance(obj.get("messages"), list):
+            levels.update(str(m.get("level", "log")).lower() for m in obj["messages"] if isinstance(m, dict))
+    lines = [f"frames: {len(store)}"]
+    if first is not None and last is not None:
+        lines.append(f"span: {fmt_time(first)} .. {fmt_time(last)} ({(last - first) / 1000:.3f} s)")
+    for title, counts in (("type", store.counts_by_type()), ("entity", store.counts_by_entity()),
+                          ("console level", dict(levels))):
+        lines.append(f"by {title}:")
+        lines += [f"  {name:<28} {n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+    lines.append("latency (ms):")
+    for (kind, entity), s in sorted(store.pairing.latency_stats().items(), key=lambda kv: str(kv[0])):
+        name = f"{kind} {entity or ''}".strip()
+        lines.append(f"  {name:<28} n={s['count']} p50={s['p50']:.1f} p95={s['p95']:.1f} max={s['max']:.1f}")
+    lines.append(f"pending (no reply): {len(store.pairing.pending(now=last or 0))}")
+    sys.stdout.write("\n".join(lines) + "\n")
+    _report(rec)
+    rec.close()
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------------- TUI
+
+
+def _tui(files: list[str], follow: bool, filter_expr: str | None) -> int:
+    try:
+        from busconsole.tui.replay import run_replay  # type: ignore[import-not-found]
+    except ImportError:
+        note("the replay TUI is not available in this build; use --print, --stats or --to")
+        return EXIT_UNREACHABLE
+    return int(run_replay([Path(f) for f in files], follow=follow, filter=filter_expr) or 0)
+
+
+# ---------------------------------------------------------------------- --to
+
+
+def _send(
+    rec: Recording, url: str, headers: dict[str, str], shown_url: str, flt: Filter | None, yes: bool,
+    pace: Pace, speed: float, stop_on_error: bool, check: bool, timeout: float,
+) -> int:
+    import asyncio
+
+    from busconsole.facts import FrameFacts
+    from busconsole.recording.replayer import build_plan
+
+    steps = [s for s in build_plan(rec) if flt is None or flt.matches(FrameFacts(rec.frame(s.index), s.index))]
+    _report(rec)
+    rec.close()
+    if not yes:
+        for step in steps:
+            print(f"plan {step.describe()}")
+        note(f"dry run: {len(steps)} requests would go to {shown_url}; add --yes to send them")
+        return EXIT_OK
+    return asyncio.run(_run(steps, url, headers, shown_url, pace, speed, stop_on_error, check, timeout))
+
+
+async def _run(
+    steps: list[Step], url: str, headers: dict[str, str], shown_url: str, pace: Pace, speed: float,
+    stop_on_error: bool, check: bool, timeout: float,
+) -> int:
+    import asyncio
+    import time
+
+    from busconsole.recording.replayer import delays
+    from busconsole.transport.client import REPLIES, BusClient, ConnectFailed
+
+    client = BusClient(url, headers=headers, max_attempts=1)
+    runner = asyncio.create_task(client.run())
+    try:
+        await client.wait_connected(timeout)
+    except ConnectFailed as exc:
+        await client.close()
+        await runner
+        note(f"error: {shown_url}: {exc}")
+        return EXIT_UNREACHABLE
+
+    async def one(step: Step) -> tuple[Step, object, float]:
+        start = time.monotonic()
+        try:
+            if step.type in REPLIES:
+                reply: object = await client.request(step.frame, timeout)
+            else:
+                await client.send(step.frame)
+                reply = None
+        except Exception as exc:  # noqa: BLE001 - each failure is reported on its own line
+            reply = exc
+        return step, reply, (time.monotonic() - start) * 1000
+
+    failures = 0
+    tasks: list[asyncio.Task[tuple[Step, object, float]]] = []
+    try:
+        for step, wait in zip(steps, delays(steps, speed), strict=True):
+            if pace is Pace.original and wait:
+                await asyncio.sleep(wait)
+            task = asyncio.create_task(one(step))
+            tasks.append(task)
+            if pace is Pace.ack:
+                bad = _show_result(*await task, check)
+                failures += bad
+                if bad and stop_on_error:
+                    break
+        if pace is not Pace.ack:
+            for task in tasks:
+                bad = _show_result(*await task, check)
+                failures += bad
+                if bad and stop_on_error:
+                    break
+    finally:
+        for task in tasks:
+            task.cancel()
+        await client.close()
+        await runner
+    note(f"replayed {len(tasks)} of {len(steps)} requests to {shown_url}; {failures} failed")
+    return EXIT_MISMATCH if failures else EXIT_OK
+
+
+def _show_result(step: Step, reply: object, ms: float, check: bool) -> int:
+    """Print one result line (and differences); 1 when it counts as a failure."""
+    from busconsole.frames import CapturedFrame
+    from busconsole.recording.replayer import diff_replies
+
+    head = f"sent {step.describe()}"
+    if isinstance(reply, BaseException):
+        print(f"{head}: no reply ({type(reply).__name__}: {reply})")
+        return 1
+    if not isinstance(reply, CapturedFrame):
+        print(head)
+        return 0
+    obj = reply.obj
+    print(f"{head}: {reply.type} in {ms:.1f} ms")
+    if reply.type == "ERROR" and not (check and step.reply is not None and str(step.reply.get("type")) == "ERROR"):
+        print(f"  error: {obj.get('error') if obj else reply.text()}")
+        return 1
+    if check and step.reply is not None:
+        diffs = diff_replies(step.reply, obj)
+        for line in diffs:
+            print(f"  differs: {line}")
+        return 1 if diffs else 0
+    return 0

@@ -33,3 +33,17 @@ def test_malformed_text_and_binary_are_recorded_raw() -> None:
     assert rec["enc"] == "base64"
     assert CapturedFrame.from_record(rec).raw == b"\x00\xff"
     assert text.type == "MALFORMED" and text.malformed is not None
+
+
+def test_is_frame_object_is_strict_json() -> None:
+    from busconsole.frames import is_frame_object
+
+    assert is_frame_object(b'{"type":"QUERY","n":[1,2,{"a":null}]}')
+    for bad in (b'{"type":1}', b'{"type":"x",}', b'{"type":"x"} trailing', b"null", b"{}", b"[1]", b"\xff"):
+        assert not is_frame_object(bad), bad
+
+
+def test_garbage_that_looks_like_an_object_is_recorded_raw() -> None:
+    f = CapturedFrame(4, 1.0, "in", "c1", b'{"type":"QUERY",}')
+    rec = orjson.loads(f.record_line())
+    assert rec["raw"] == '{"type":"QUERY",}' and "frame" not in rec

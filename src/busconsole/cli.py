@@ -11,6 +11,15 @@ import sys
 
 import typer
 
+try:  # recent typer carries its own copy of click
+    from typer._click.exceptions import UsageError
+except ImportError:  # pragma: no cover - older typer on top of click
+    from click.exceptions import UsageError
+
+# Bad usage exits 64 (EX_USAGE) everywhere, as the commands document; click's default of 2
+# would collide with "timeout or connection failure" in `busconsole send`.
+UsageError.exit_code = 64
+
 COMMANDS = ("connect", "replay", "record", "tail", "send", "proxy", "serve", "demo")
 
 app = typer.Typer(

@@ -28,6 +28,9 @@ HELP = (
     "MUTATION payload is the record (UPDATE and DELETE need its id); a CONSOLE_LOGS payload is the "
     "list of messages. SUBSCRIBE prints the SUBSCRIPTION_DATA; UNSUBSCRIBE has no reply and exits "
     "once sent.\n\n"
+    "--template NAME sends a saved or shipped template instead of TYPE/ENTITY/--payload. "
+    "Placeholders such as {{now}}, {{iso}} and {{uuid}} expand at send time. --read-only (or a "
+    "read-only profile) refuses MUTATION frames; a DELETE or a very large frame needs --yes.\n\n"
     "Exit codes: 0 success reply, 1 the server answered ERROR, 2 timeout or connection failure, "
     "64 bad usage or invalid payload (what and where on stderr)."
 )
@@ -78,6 +81,23 @@ def build_request(kind: str, entity: str | None, operation: str | None, payload:
         raise ValueError(f"{where}: {err['msg'].removeprefix('Value error, ')}") from None
 
 
+def expanded(body: Any) -> Any:
+    """``--payload`` with its ``{{now}}``/``{{uuid}}`` placeholders filled in."""
+    from busconsole.compose_placeholders import expand_placeholders
+
+    return expand_placeholders(body)
+
+
+def template_frame(name: str, files: list[Path]) -> dict[str, Any]:
+    """The frame a template sends now; its errors are ValueErrors that say which template."""
+    from busconsole.compose import resolve_template
+
+    try:
+        return resolve_template(name, files)
+    except ValueError as exc:  # TemplateError and ComposeError are both ValueErrors
+        raise ValueError(f"template {name!r}: {exc}") from None
+
+
 async def exchange(url: str, headers: dict[str, str], frame: dict[str, Any], timeout: float) -> Any:
     """Connect once, send ``frame`` and return the reply (None for UNSUBSCRIBE)."""
     import asyncio
@@ -113,25 +133,40 @@ def register(app: typer.Typer) -> None:
         token: TokenOpt = None,
         header: HeaderOpt = None,
         profile: ProfileOpt = None,
+        template: Annotated[
+            str | None, typer.Option("--template", "-T", help="Send this named template (shipped or saved).")
+        ] = None,
+        template_file: Annotated[
+            list[Path] | None, typer.Option("--templates", help="Extra TOML/JSON template file (repeatable).")
+        ] = None,
+        read_only: Annotated[bool, typer.Option("--read-only", help="Refuse MUTATION frames.")] = False,
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Confirm a DELETE or a large frame.")] = False,
     ) -> None:
         import asyncio
 
         import orjson
 
+        from busconsole.compose import Confirmation, Refusal, check_send
         from busconsole.transport.client import ClientClosed, ConnectFailed
 
         if url is not None and not url.startswith(("ws://", "wss://")):  # URL left out: the profile's
             url, kind, entity = None, url, kind
-        if kind is None:
-            die("missing TYPE (QUERY, MUTATION, SUBSCRIBE, UNSUBSCRIBE, CONSOLE_LOGS)", EXIT_USAGE)
+        if kind is None and template is None:
+            die("missing TYPE (QUERY, MUTATION, SUBSCRIBE, UNSUBSCRIBE, CONSOLE_LOGS) or --template", EXIT_USAGE)
         opts = connection_options(url, token=token, headers=header, profile=profile)
         try:
-            body = read_payload(payload) if payload is not None else None
-            frame = build_request(kind, entity, operation, body)
+            frame = (
+                template_frame(template, template_file or [])
+                if template is not None
+                else build_request(kind or "", entity, operation, expanded(read_payload(payload)) if payload is not None else None)
+            )
         except ValueError as exc:
             die(str(exc), EXIT_USAGE)
-        if opts.read_only and frame["type"] == "MUTATION":
-            die(f"profile {opts.profile!r} is read-only: MUTATION refused", EXIT_USAGE)
+        verdict = check_send(frame, read_only=opts.read_only or read_only)
+        if isinstance(verdict, Refusal):
+            die(verdict.reason, EXIT_USAGE)
+        if isinstance(verdict, Confirmation) and not yes:
+            die(f"{verdict.prompt} (add --yes)", EXIT_USAGE)
         try:
             reply = asyncio.run(exchange(opts.url, opts.headers, frame, timeout))
         except ConnectFailed as exc:

@@ -1,9 +1,59 @@
-"""`busconsole connect`."""
+"""`busconsole connect [URL]` (also bare `busconsole [URL]`): the live TUI."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from busconsole.commands.common import (
+    EXIT_USAGE,
+    FilterOpt,
+    HeaderOpt,
+    ProfileOpt,
+    SubscribeOpt,
+    TokenOpt,
+    UrlArg,
+    connection_options,
+    die,
+)
+
+HELP = """Open the live console on a store server.
+
+Frames stream in as they arrive; the session is recorded to the sessions folder
+unless --no-record. Keys: ? help, / filter, enter detail, l console logs,
+s subscriptions, c compose, q quit.
+
+Exit codes: 0 quit normally; 64 bad usage (bad URL, header, profile or filter).
+"""
 
 
 def register(app: typer.Typer) -> None:
-    """Being written; see the issue that owns this command."""
+    @app.command("connect", help=HELP)
+    def connect(
+        url: UrlArg = None,
+        token: TokenOpt = None,
+        header: HeaderOpt = None,
+        profile: ProfileOpt = None,
+        subscribe: SubscribeOpt = None,
+        filter_text: FilterOpt = None,
+        no_record: Annotated[bool, typer.Option("--no-record", help="Do not record this session.")] = False,
+        read_only: Annotated[
+            bool | None, typer.Option("--read-only", help="Refuse to send MUTATION frames.", show_default=False)
+        ] = None,
+    ) -> None:
+        opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe,
+                                  read_only=read_only)
+        if filter_text:
+            from busconsole.filters import FilterError, parse_filter
+
+            try:
+                parse_filter(filter_text)
+            except FilterError as exc:
+                die(f"--filter: {exc}", EXIT_USAGE)
+        from busconsole.session import LiveSession
+        from busconsole.tui.app import BusConsoleApp
+
+        session = LiveSession(opts.url, headers=opts.headers, subscribe=opts.subscribe,
+                              record=not no_record, read_only=opts.read_only)
+        BusConsoleApp(session, filter_text=filter_text or "").run()

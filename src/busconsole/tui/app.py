@@ -1,0 +1,390 @@
+"""The busconsole app: one screen over a :class:`Session` (live, proxy or file).
+
+The session appends frames to its store from its own task; this app never waits on
+it. A timer a few times a second reads how far the store got and refreshes the
+stream, the badges and the status bar: a burst of 20,000 frames costs the UI four
+repaints, not 20,000. Actions are data: every binding has a description, and the
+help screen and the command palette are generated from the bindings.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import partial
+from typing import Any, ClassVar
+
+import orjson
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal
+from textual.screen import Screen
+from textual.widgets import Footer, Static
+
+from busconsole.filters import Filter
+from busconsole.session import Recordable, Session
+from busconsole.tui.screens.console_logs import ConsoleLogsScreen
+from busconsole.tui.screens.entity_picker import ALL, EntityPicker
+from busconsole.tui.screens.help import HelpScreen
+from busconsole.tui.screens.subscriptions import SubscriptionsScreen
+from busconsole.tui.theme import BUSCONSOLE_THEME
+from busconsole.tui.widgets.cursor_view import CursorView
+from busconsole.tui.widgets.detail import DetailPane
+from busconsole.tui.widgets.filter_bar import FilterBar
+from busconsole.tui.widgets.status import StatusBar
+from busconsole.tui.widgets.stream import StreamView, header_text
+
+TICK_SECONDS = 0.25
+# one-key toggles: key -> (label, types hidden when toggled off)
+TYPE_TOGGLES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "1": ("queries", ("QUERY", "QUERY_RESULT")),
+    "2": ("mutations", ("MUTATION", "MUTATION_SUCCESS")),
+    "3": ("updates", ("STORE_UPDATE", "SUBSCRIPTION_DATA", "SUBSCRIBE", "UNSUBSCRIBE")),
+    "4": ("console", ("CONSOLE_LOGS", "CONSOLE_LOGS_ACK")),
+    "5": ("connection", ("CONNECTION",)),
+}
+_ENTITY_TERM = re.compile(r"(?:^|\s)entity:\S+")
+
+
+def combined_filter(text: str, hidden: Iterable[str]) -> str:
+    """The user's filter with the toggled-off types excluded, in the filter language itself."""
+    types = sorted(hidden)
+    if not types:
+        return text
+    exclude = "-type:" + ",".join(types)
+    return f"({text}) {exclude}" if text.strip() else exclude
+
+
+def with_entity(text: str, entity: str | None) -> str:
+    """``text`` with its ``entity:`` term replaced by ``entity`` (or removed when None)."""
+    rest = _ENTITY_TERM.sub("", text).strip()
+    return f"{rest} entity:{entity}".strip() if entity else rest
+
+
+class BusConsoleApp(App[None]):
+    """``BusConsoleApp(session).run()``; other front ends (replay, proxy) pass their own session."""
+
+    CSS_PATH = "busconsole.tcss"
+    TITLE = "busconsole"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("enter", "detail", "Detail", key_display="⏎"),
+        Binding("escape", "close_detail", "Close the detail pane", show=False),
+        Binding("right_square_bracket", "detail_tab(1)", "Next detail tab", show=False, key_display="]"),
+        Binding("left_square_bracket", "detail_tab(-1)", "Previous detail tab", show=False, key_display="["),
+        Binding("f", "follow", "Follow", show=False),
+        Binding("space", "pause", "Pause"),
+        Binding("c", "compose", "Compose"),
+        Binding("e", "edit_resend", "Edit & resend", show=False),
+        Binding("r", "record", "Record on/off", show=False),
+        Binding("s", "subscriptions", "Subscriptions"),
+        Binding("l", "console_logs", "Console logs"),
+        Binding("p", "pick_entity", "Entity", show=False),
+        Binding("y", "copy", "Copy JSON", show=False),
+        Binding("n", "next_error", "Next error", show=False),
+        Binding("N", "previous_error", "Previous error", show=False),
+        *(Binding(k, f"toggle_types('{k}')", f"Show/hide {label}", show=False)
+          for k, (label, _) in TYPE_TOGGLES.items()),
+    ]
+
+    def __init__(self, session: Session, *, filter_text: str = "") -> None:
+        super().__init__()
+        self.session = session
+        self.store = session.store
+        self.initial_filter = filter_text
+        self.hidden_types: set[str] = set()
+        self._stopped = False
+
+    # ------------------------------------------------------------------ layout
+
+    def compose(self) -> ComposeResult:
+        # Kept as attributes: the timer updates them while another screen is on top.
+        self.filter_bar = FilterBar(id="filter-bar")
+        self.info_left = Static("", id="info-left")
+        self.info_right = Static("", id="info-right")
+        self.stream = StreamView(self.store, id="stream")
+        self.detail = DetailPane(self.store, id="detail")
+        self.status_bar = StatusBar(id="status")
+        yield self.filter_bar
+        with Horizontal(id="info-bar"):
+            yield self.info_left
+            yield self.info_right
+        yield Static(header_text(), id="stream-header")
+        yield self.stream
+        yield self.detail
+        yield self.status_bar
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.register_theme(BUSCONSOLE_THEME)
+        self.theme = BUSCONSOLE_THEME.name
+        self.title = f"busconsole — {self.session.title}"
+        self.detail.display = False
+        self.stream.focus()
+        if self.initial_filter:
+            self.filter_bar.set_text(self.initial_filter)
+        self.set_interval(TICK_SECONDS, self.tick)
+        await self.session.start()
+        self.tick()
+
+    async def on_unmount(self) -> None:
+        await self._stop_session()
+
+    async def _stop_session(self) -> None:
+        if not self._stopped:
+            self._stopped = True
+            await self.session.stop()
+
+    # ------------------------------------------------------------------ the tick
+
+    def tick(self) -> None:
+        """Everything that follows the store, batched: one pass per timer tick."""
+        stream = self.stream
+        stream.tick()
+        self.info_left.update(self._info_left())
+        self.info_right.update(self._info_right())
+        status = self.session.status
+        self.status_bar.update_from(
+            self.session.title, status, len(self.store), self._pending_count()
+        )
+
+    def _pending_count(self) -> int:
+        # pairing.pending() builds one object per waiting request (50k unanswered requests
+        # cost ~0.3 s); the count alone is what the status bar needs, four times a second.
+        return len(self.store.pairing._waiting)
+
+    def _info_left(self) -> Text:
+        rows, total = len(self.stream.rows), len(self.store) - self.store.first_index
+        text = Text.assemble(("frames", "bold"), f" {total:,}")
+        if self.stream.rows.filter is not None:
+            text.append(f"  showing {rows:,}", "bold #d7af5f")
+        for key, (label, _types) in TYPE_TOGGLES.items():
+            off = label in self._hidden_labels()
+            text.append(f"  {key}", "dim" if off else "bold")
+            text.append(f" {label}", "dim strike" if off else "")
+        if self.session.read_only:
+            text.append("  READ-ONLY", "bold yellow")
+        return text
+
+    def _hidden_labels(self) -> set[str]:
+        return {label for label, types in TYPE_TOGGLES.values() if set(types) <= self.hidden_types}
+
+    def _info_right(self) -> Text:
+        stream = self.stream
+        text = Text(justify="right")
+        errors = len(self.store.error_positions())
+        console_errors = self.store.console.count_by_level().get("error", 0)
+        if errors:
+            text.append(f" ✖ {errors:,} errors ", "bold white on #af0000")
+            text.append(" ")
+        if console_errors:
+            text.append(f" console ✖ {console_errors:,} ", "bold #ff5f5f on #3a1c1c")
+            text.append(" ")
+        if stream.paused:
+            text.append(f" ⏸ PAUSED · {stream.unseen:,} new ", "bold black on #d7af5f")
+        elif stream.unseen:
+            text.append(f" ↓ {stream.unseen:,} new ", "bold black on #5fafd7")
+        elif stream.follow:
+            text.append(" ● following ", "bold #87d787")
+        else:
+            text.append(" follow off (f) ", "dim")
+        return text
+
+    # ------------------------------------------------------------------ stream and detail
+
+    @on(CursorView.Moved, "#stream")
+    def _selected(self) -> None:
+        if self.detail.display:
+            self.detail.show(self.stream.selected_index)
+
+    @on(CursorView.Chosen, "#stream")
+    def _chosen(self) -> None:
+        self.action_detail()
+
+    def action_detail(self) -> None:
+        """Open the detail pane on the selected frame, or close it."""
+        if self.detail.display:
+            self.action_close_detail()
+            return
+        self.detail.display = True
+        self.detail.show(self.stream.selected_index)
+        self.stream.scroll_to_cursor()
+
+    def action_detail_tab(self, step: int) -> None:
+        """Switch the detail pane to the next (or previous) tab, opening it if needed."""
+        if not self.detail.display:
+            self.action_detail()
+        self.detail.cycle_tab(step)
+
+    def action_close_detail(self) -> None:
+        self.detail.display = False
+        self.stream.focus()
+
+    def action_follow(self) -> None:
+        """Jump to the newest frame and keep following (or stop following)."""
+        stream = self.stream
+        if stream.follow and stream.pinned and not stream.paused:
+            stream.follow = False
+        else:
+            stream.follow = True
+            stream.set_paused(False)
+            stream.action_edge(1)
+            stream.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.tick()
+
+    def action_pause(self) -> None:
+        """Freeze the view; frames are still captured and recorded."""
+        self.stream.set_paused(not self.stream.paused)
+        self.tick()
+
+    def _jump_error(self, forward: bool) -> None:
+        stream = self.stream
+        here = stream.selected_index
+        positions = self.store.error_positions()
+        if here is None:
+            here = -1 if forward else len(self.store)
+        candidates = (i for i in positions if i > here) if forward else (i for i in reversed(positions) if i < here)
+        for index in candidates:
+            if stream.jump_to_index(index):
+                return
+        self.notify("No more errors in this view." if positions else "No errors so far.", severity="information")
+
+    def action_next_error(self) -> None:
+        """Select the next ERROR, malformed frame, failed request or console error."""
+        self._jump_error(True)
+
+    def action_previous_error(self) -> None:
+        self._jump_error(False)
+
+    def action_copy(self) -> None:
+        """Copy the selected frame's JSON to the clipboard (OSC 52)."""
+        index = self.stream.selected_index
+        if index is None:
+            return
+        frame = self.store.frame(index)
+        obj = frame.obj
+        text = orjson.dumps(obj, option=orjson.OPT_INDENT_2).decode() if obj is not None else frame.text()
+        self.copy_to_clipboard(text)
+        self.notify(f"Copied frame #{index} ({len(text):,} characters).")
+
+    # ------------------------------------------------------------------ filtering
+
+    def action_filter(self) -> None:
+        """Focus the filter bar (the filter language; ? shows its help)."""
+        self.filter_bar.open()
+
+    @on(FilterBar.Applied)
+    def _filter_applied(self, event: FilterBar.Applied) -> None:
+        self._apply_filter(event.text)
+
+    @on(FilterBar.Closed)
+    def _filter_closed(self) -> None:
+        self.stream.focus()
+
+    def _apply_filter(self, text: str) -> None:
+        from busconsole.filters import parse_filter
+
+        full = combined_filter(text, self.hidden_types)
+        flt: Filter | None = parse_filter(full) if full.strip() else None
+        self.stream.set_filter(flt)
+        self.tick()
+
+    def action_toggle_types(self, key: str) -> None:
+        """Hide or show one family of frame types."""
+        types = set(TYPE_TOGGLES[key][1])
+        if types <= self.hidden_types:
+            self.hidden_types -= types
+        else:
+            self.hidden_types |= types
+        self._apply_filter(self.filter_bar.applied)
+
+    def action_pick_entity(self) -> None:
+        """Narrow the stream to one entity seen on the bus."""
+
+        def chosen(entity: str | None) -> None:
+            if entity is not None:
+                self.filter_bar.set_text(with_entity(self.filter_bar.applied, None if entity == ALL else entity))
+
+        self.push_screen(EntityPicker(self.store.values("entity")), chosen)
+
+    # ------------------------------------------------------------------ other screens
+
+    def help_sections(self) -> list[tuple[str, list[Binding]]]:
+        def bindings(items: Iterable[BindingType]) -> list[Binding]:
+            return [b for b in items if isinstance(b, Binding)]
+
+        return [
+            ("Stream", bindings(self.BINDINGS) + [Binding("ctrl+p", "command_palette", "Command palette")]),
+            ("Moving", bindings(CursorView.BINDINGS)),
+            ("Filter bar", bindings(FilterBar.BINDINGS)),
+            ("Console logs (l)", bindings(ConsoleLogsScreen.BINDINGS)),
+            ("Subscriptions (s)", bindings(SubscriptionsScreen.BINDINGS)),
+        ]
+
+    def action_help(self) -> None:
+        """Show every key and the filter language."""
+        self.push_screen(HelpScreen(self.help_sections()))
+
+    def action_console_logs(self) -> None:
+        """Every console message, with level toggles and stack traces."""
+        self.push_screen(ConsoleLogsScreen(self.store))
+
+    def action_subscriptions(self) -> None:
+        """Subscribe and unsubscribe entities; update counts per entity."""
+        self.push_screen(SubscriptionsScreen(self.session))
+
+    def _composer(self, initial: dict[str, Any] | None) -> None:
+        if not self.session.can_send:
+            self.notify("This session cannot send frames.", severity="warning")
+            return
+        try:
+            from busconsole.tui.screens.composer import ComposerScreen
+        except ImportError as exc:
+            self.notify(f"The composer is not available: {exc}", severity="error")
+            return
+        self.push_screen(ComposerScreen(self.session, initial=initial))
+
+    def action_compose(self) -> None:
+        """Compose a QUERY, MUTATION or any frame and send it."""
+        self._composer(None)
+
+    def action_edit_resend(self) -> None:
+        """Open the selected frame in the composer to edit and send again."""
+        index = self.stream.selected_index
+        obj = self.store.frame(index).obj if index is not None else None
+        if obj is None:
+            self.notify("Select a well-formed frame to edit.", severity="warning")
+            return
+        self._composer(dict(obj))
+
+    def action_record(self) -> None:
+        """Start or stop recording this session to a file."""
+        session = self.session
+        if not isinstance(session, Recordable):
+            self.notify("This session cannot be recorded.", severity="warning")
+            return
+        session.set_recording(not session.recording)
+        path = self.session.status.recording_path
+        self.notify(f"Recording to {path}" if session.recording else "Recording stopped.")
+        self.tick()
+
+    async def action_quit(self) -> None:
+        """Stop the session (closing the recording) and leave."""
+        await self._stop_session()
+        self.exit()
+
+    # ------------------------------------------------------------------ command palette
+
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
+        """Every described binding of the app, so the palette and the keys never disagree."""
+        for b in self.BINDINGS:
+            if isinstance(b, Binding) and b.description and b.action != "command_palette":
+                doc = getattr(getattr(self, f"action_{b.action.split('(')[0]}", None), "__doc__", None)
+                hint = f"key {b.key_display or b.key}" + (f" — {doc.strip()}" if doc else "")
+                yield SystemCommand(b.description, hint, partial(self.run_action, b.action))
+        yield from super().get_system_commands(screen)
+

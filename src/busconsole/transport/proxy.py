@@ -1,0 +1,265 @@
+"""The proxy tap: frontends connect here, each gets its own connection to the store server,
+and every message is forwarded unchanged while a copy goes to :class:`Capture`.
+
+Byte fidelity: messages are forwarded as the payloads websockets delivers (text as its
+UTF-8 bytes, sent again as a text frame; binary as is), so compression or fragmentation
+on either hop never changes what the other side reads. Per-message deflate is offered
+upstream only when the frontend itself offered it.
+
+The upstream connection is opened during the frontend's handshake, so the frontend gets
+the subprotocol the server chose. When the server cannot be reached the frontend is
+still accepted, then closed with 1014 (bad gateway) and the reason, which a browser can
+show; the proxy keeps listening.
+
+Synthetic frames in the stream (``dir`` "in", ``conn`` the connection id):
+``PROXY_OPEN`` {peer, path, upstream, subprotocol} and ``PROXY_CLOSE``
+{by: client|upstream|proxy, code, reason, relayed: code sent to the other side}.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import itertools
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.connection import Connection
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import InvalidStatus
+from websockets.frames import CloseCode
+from websockets.http11 import Request
+from websockets.typing import Subprotocol
+
+from busconsole.commands.common import redacted_url
+from busconsole.frames import IN, OUT
+from busconsole.transport.proxy_capture import Capture
+from busconsole.transport.proxy_relay import pump
+
+MAX_SIZE = 100 * 2**20
+PASSED_HEADERS = ("Authorization", "Cookie")
+BAD_GATEWAY = CloseCode.BAD_GATEWAY  # 1014
+# Close codes a peer may put on the wire (RFC 6455 §7.4, IANA registry); others are not relayed.
+_SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
+_ORPHAN_AFTER = 30.0  # seconds an upstream opened for a handshake that never completed is kept
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_listen(spec: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:3014`` for IPv6, ``:3014`` for loopback). Raises ValueError."""
+    host, sep, port = spec.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError(f"--listen {spec!r}: expected HOST:PORT, e.g. 127.0.0.1:3014")
+    return host.strip("[]") or "127.0.0.1", int(port)
+
+
+def upstream_url(base: str, target: str) -> str:
+    """The upstream URL for a frontend's request target: its own path and query string,
+    or the upstream's when the frontend asked for the bare root ``/``."""
+    t = urlsplit(target)
+    if t.path in ("", "/") and not t.query:
+        return base
+    b = urlsplit(base)
+    return urlunsplit((b.scheme, b.netloc, t.path, t.query, ""))
+
+
+def _offered(request: Request, header: str) -> list[str]:
+    return [v.strip() for value in request.headers.get_all(header) for v in value.split(",") if v.strip()]
+
+
+def _relayed_close(side: Connection, lost: str) -> tuple[int, str]:
+    """The close code and reason to pass on when ``side`` closed: its own when it sent a
+    sendable one, 1000 for a close without status, 1014 and ``lost`` when it just vanished."""
+    rcvd = side.protocol.close_rcvd
+    if rcvd is None:
+        return BAD_GATEWAY, lost
+    if rcvd.code in _SENDABLE or 3000 <= rcvd.code < 5000:
+        return rcvd.code, rcvd.reason
+    return 1000, rcvd.reason
+
+
+def _reason(text: str) -> str:
+    """A close reason must fit in 123 bytes of UTF-8."""
+    return text.encode()[:123].decode("utf-8", "ignore")
+
+
+@dataclass(slots=True)
+class _Opening:
+    conn: str
+    url: str
+    upstream: ClientConnection | None = None
+    error: str | None = None
+
+
+class ProxyTap:
+    """Listens for frontends and relays each to its own upstream connection."""
+
+    def __init__(
+        self,
+        upstream: str,
+        capture: Capture,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 3014,
+        max_size: int = MAX_SIZE,
+        open_timeout: float = 5.0,
+        close_timeout: float = 2.0,
+    ) -> None:
+        self.upstream = upstream
+        self.capture = capture
+        self.host = host
+        self.port = port
+        self.max_size = max_size
+        self.open_timeout = open_timeout
+        self.close_timeout = close_timeout
+        self.connections: dict[str, tuple[ServerConnection, ClientConnection]] = {}
+        self.total = 0
+        self._ids = itertools.count(1)
+        self._opening: dict[ServerConnection, _Opening] = {}
+        self._server: Server | None = None
+
+    async def start(self) -> None:
+        self._server = await serve(
+            self._handle,
+            self.host,
+            self.port,
+            process_request=self._open_upstream,
+            select_subprotocol=self._select_subprotocol,
+            max_size=self.max_size,
+            close_timeout=self.close_timeout,
+            server_header=None,
+        )
+        self.port = int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop listening and close every frontend with 1001; their upstreams follow."""
+        if self._server is None:
+            return
+        self._server.close()
+        await self._server.wait_closed()
+        self._server = None
+
+    async def __aenter__(self) -> ProxyTap:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    @property
+    def listen_spec(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}"
+
+    # ------------------------------------------------------------------ handshake
+
+    async def _open_upstream(self, client: ServerConnection, request: Request) -> None:
+        """Open the upstream connection before answering the frontend's handshake."""
+        if request.headers.get("Upgrade", "").lower() != "websocket":
+            return  # plain HTTP: websockets answers 426 itself, nothing to open upstream
+        opening = _Opening(f"c{next(self._ids)}", upstream_url(self.upstream, request.path))
+        self._opening[client] = opening
+        headers = [(name, v) for name in PASSED_HEADERS for v in request.headers.get_all(name)]
+        offered_deflate = any(e.startswith("permessage-deflate") for e in _offered(request, "Sec-WebSocket-Extensions"))
+        try:
+            opening.upstream = await connect(
+                opening.url,
+                additional_headers=headers,
+                subprotocols=[Subprotocol(p) for p in _offered(request, "Sec-WebSocket-Protocol")] or None,
+                origin=request.headers.get("Origin"),  # type: ignore[arg-type]
+                user_agent_header=request.headers.get("User-Agent"),
+                compression="deflate" if offered_deflate else None,
+                max_size=self.max_size,
+                open_timeout=self.open_timeout,
+                close_timeout=self.close_timeout,
+            )
+        except InvalidStatus as exc:
+            opening.error = f"upstream refused the handshake: HTTP {exc.response.status_code}"
+        except Exception as exc:  # refused, timed out, bad URL, TLS: all the frontend's 1014
+            opening.error = f"upstream unreachable: {exc or type(exc).__name__}"
+        asyncio.get_running_loop().call_later(_ORPHAN_AFTER, self._drop_orphan, client)
+
+    def _select_subprotocol(self, client: ServerConnection, offered: Any) -> Subprotocol | None:
+        """The upstream's choice; when there is no upstream, the frontend's first offer, so
+        its handshake succeeds and it can read the close reason."""
+        opening = self._opening.get(client)
+        if opening is not None and opening.upstream is not None:
+            return opening.upstream.subprotocol
+        return offered[0] if offered else None
+
+    def _drop_orphan(self, client: ServerConnection) -> None:
+        opening = self._opening.pop(client, None)
+        if opening is not None and opening.upstream is not None:
+            asyncio.ensure_future(opening.upstream.close(1001, "frontend handshake failed"))
+
+    # ------------------------------------------------------------------ relay
+
+    async def _handle(self, client: ServerConnection) -> None:
+        opening = self._opening.pop(client)
+        conn, upstream = opening.conn, opening.upstream
+        self.total += 1
+        host, port = client.remote_address[:2]
+        self.capture.event(
+            conn,
+            "PROXY_OPEN",
+            peer=f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+            path=redacted_url(opening.url),
+            subprotocol=client.subprotocol,
+        )
+        if upstream is None:
+            reason = _reason(opening.error or "upstream unreachable")
+            await client.close(BAD_GATEWAY, reason)
+            self.capture.event(conn, "PROXY_CLOSE", by="proxy", code=BAD_GATEWAY, reason=reason, relayed=None)
+            return
+        self.connections[conn] = (client, upstream)
+        try:
+            await self._relay(conn, client, upstream)
+        finally:
+            del self.connections[conn]
+            await upstream.close()
+
+    async def _relay(self, conn: str, client: ServerConnection, upstream: ClientConnection) -> None:
+        to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame))
+        to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame))
+        try:
+            done, _ = await asyncio.wait((to_server, to_client), return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:
+            to_server.cancel()
+            to_client.cancel()
+            raise
+        # The side whose receive ended first closed the connection: pass its close on.
+        client_first = to_server in done and to_server.result() == "src" or (
+            to_client in done and to_client.result() == "dst"
+        )
+        closed: Connection
+        other: Connection
+        if client_first:
+            # The proxy itself closed the frontend when it is shutting down.
+            by = "proxy" if client.protocol.close_rcvd_then_sent is False else "client"
+            closed, other, lost = client, upstream, "frontend connection lost"
+        else:
+            by = "upstream"
+            closed, other, lost = upstream, client, "upstream connection lost"
+        code, reason = _relayed_close(closed, lost)
+        reason = _reason(reason)
+        await other.close(code, reason)
+        await asyncio.gather(to_server, to_client, return_exceptions=True)
+        rcvd = closed.protocol.close_rcvd
+        self.capture.event(
+            conn,
+            "PROXY_CLOSE",
+            by=by,
+            code=rcvd.code if rcvd is not None else 1006,
+            reason=rcvd.reason if rcvd is not None else lost,
+            relayed=code,
+        )

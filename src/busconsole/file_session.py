@@ -1,0 +1,296 @@
+"""FileSession: a recording (or debug logs) shown by the app as a session, browsed or played back.
+
+Two stores are fed from the same lazily indexed recording. The *browse* store takes in
+the whole file, oldest first; the *playback* store takes in only the frames the
+:class:`~busconsole.playback.PlaybackClock` has reached, so its pairing, entity state
+and console log are those of that moment, and at the end it equals the browse store.
+Seeking backwards builds a fresh playback store up to the new position beside the
+shown one and swaps it in when it has caught up (the view never flashes empty).
+
+Loading is done in time-boxed batches (:meth:`FileSession.pump`) on the event loop,
+so a window opens on the first frames at once and stays responsive while a large
+file loads. Stores keep a bounded in-memory window (``window_mb``); older frames are
+read back from the recording. Nothing here imports Textual or opens a socket itself
+(``--to`` delegates to a :class:`~busconsole.session.LiveSession`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from array import array
+from bisect import bisect_left
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from busconsole.facts import FrameFacts
+from busconsole.frames import CapturedFrame
+from busconsole.playback import PlaybackClock
+from busconsole.session import CannotSendError, SessionStatus, check_sendable
+from busconsole.store import EventStore
+
+if TYPE_CHECKING:
+    from busconsole.recording.reader import Recording
+    from busconsole.session import LiveSession
+
+BROWSE, PLAYBACK = "browse", "playback"
+BATCH_SECONDS = 0.03  # loading work per turn of the event loop: keys are answered in between
+FOLLOW_SECONDS = 0.25  # how often a followed file is checked for new lines
+_CHECK_EVERY = 64  # frames between two looks at the deadline
+
+
+class FileStore(EventStore):
+    """An event store fed from a file: judged at the session's clock, errors kept for the whole file.
+
+    ``now_ms`` is the session's "now" (the last frame loaded, or the playback clock), so a
+    request answered 2 s later in the recording shows pending, not timed out by the wall
+    clock. The base store forgets errors that leave its window; this one keeps their
+    indices (4 bytes each), so next/previous-error and the timeline cover the whole file.
+    """
+
+    def __init__(self, source: Recording, window_bytes: int, window_frames: int) -> None:
+        super().__init__(max_frames=window_frames, max_bytes=window_bytes, source=source)
+        self.now_ms: float | None = None
+        self._all_errors = array("I")
+
+    def facts(self, i: int, now: float | None = None) -> FrameFacts:
+        return super().facts(i, self.now_ms if now is None else now)
+
+    def append(self, frame: CapturedFrame) -> int:
+        index = super().append(frame)
+        facts = FrameFacts(frame, index)  # the pairing-free facts: cheap, the frame is parsed already
+        if facts.type == "ERROR":  # the request it answers failed (the base store's rule too)
+            pair = self.pairing.pair_of(index)
+            errors = self._all_errors
+            if pair is not None and pair.request != index:
+                k = bisect_left(errors, pair.request)
+                if k == len(errors) or errors[k] != pair.request:
+                    errors.insert(k, pair.request)
+        if facts.error:
+            self._all_errors.append(index)
+        return index
+
+    def error_positions(self) -> Sequence[int]:
+        return self._all_errors
+
+
+def describe(paths: Sequence[str | Path]) -> str:
+    """A short title for what was opened: one name, or the first names and how many more."""
+    names = [Path(p).name or str(p) for p in paths]
+    if len(names) <= 2:
+        return ", ".join(names)
+    return f"{names[0]}, {names[1]} +{len(names) - 2} more"
+
+
+class FileSession:
+    """The :class:`~busconsole.session.Session` of ``busconsole replay``."""
+
+    def __init__(
+        self,
+        paths: Sequence[str | Path],
+        *,
+        follow: bool = False,
+        to: str | None = None,
+        read_only: bool = False,
+        headers: dict[str, str] | None = None,
+        window_mb: float = 64.0,
+        window_frames: int = 500_000,
+    ) -> None:
+        from busconsole.recording.reader import open_recording
+
+        self.recording = open_recording(paths, follow=follow)  # RecordingError when it cannot
+        self.title = describe(paths)
+        self.status = SessionStatus(phase="indexing")
+        self.subscriptions: dict[str, int] = {}
+        self.read_only = read_only
+        self.follow = follow
+        self._window = (max(1, int(window_mb * 2**20)), max(1, window_frames))
+        self.times = array("d")  # capture time of every loaded frame, made non-decreasing
+        self.browse = self._new_store()
+        self.store: EventStore = self.browse  # the store on screen (the Session protocol's)
+        self.clock = PlaybackClock(self.times)
+        self.mode = BROWSE
+        self.playback: FileStore | None = None
+        self.rebuilding: FileStore | None = None  # the next playback store, after a backward seek
+        self.generation = 0  # bumped whenever ``store`` is set (again)
+        self.live: LiveSession | None = None
+        if to is not None:
+            from busconsole.session import LiveSession
+
+            self.live = LiveSession(to, headers=headers, record=False, read_only=read_only)
+        self._followed_at = 0.0
+        self._task: asyncio.Task[None] | None = None
+
+    def _new_store(self) -> FileStore:
+        return FileStore(self.recording, *self._window)
+
+    # ------------------------------------------------------------------ what the app shows
+
+    @property
+    def loaded(self) -> bool:
+        """The whole file (as far as it is written) is in the browse store."""
+        return self.recording.indexing_done and len(self.browse) >= len(self.recording)
+
+    @property
+    def progress(self) -> float:
+        """How far opening got, 0..1: indexing bytes counts for half, loading frames for the rest."""
+        rec = self.recording
+        if self.loaded:
+            return 1.0
+        loaded = len(self.browse) / len(rec) if len(rec) else 0.0
+        return (rec.progress + (loaded if rec.indexing_done else 0.0)) / 2
+
+    @property
+    def session_ms(self) -> float | None:
+        """The session's "now": the playback clock in playback mode, else the last frame loaded."""
+        if self.mode == PLAYBACK:
+            return self.clock.session_time
+        return self.times[-1] if self.times else None
+
+    # ------------------------------------------------------------------ modes and the clock
+
+    def set_mode(self, mode: str) -> None:
+        if mode == self.mode:
+            return
+        if mode == PLAYBACK and self.playback is None:
+            self.playback = self._new_store()
+        if mode == BROWSE:
+            self.clock.pause()
+        self.mode = mode
+        self._show()
+
+    def _show(self) -> None:
+        """Put the playback store on screen in playback mode, else the whole file."""
+        self.store = self.playback if self.mode == PLAYBACK and self.playback is not None else self.browse
+        self.generation += 1
+
+    def play_pause(self, now: float) -> None:
+        """Space: start (from the beginning again once at the end) or pause the clock."""
+        self.set_mode(PLAYBACK)
+        if not self.clock.playing and self.clock.at_end:
+            self.clock.seek(0)
+        self.clock.toggle(now)
+
+    def seek(self, position: int, now: float) -> None:
+        """Reveal frames ``[0, position)``; the playback store follows on the next pumps."""
+        self.set_mode(PLAYBACK)
+        self.clock.seek(position, now)
+
+    # ------------------------------------------------------------------ loading
+
+    def pump(self, budget: float = BATCH_SECONDS, now: float | None = None) -> bool:
+        """Do up to ``budget`` seconds of loading and playback; True while work remains."""
+        now = time.monotonic() if now is None else now
+        deadline = time.perf_counter() + budget
+        self._poll_follow(now)
+        self.clock.tick(now)
+        busy = self._advance_playback(deadline) if self.mode == PLAYBACK else False
+        busy = self._load_browse(deadline) or busy
+        if self.playback is not None:
+            self.playback.now_ms = self.clock.session_time
+        self._update_status()
+        return busy
+
+    def _feed(
+        self, store: FileStore, target: int, deadline: float, seen: Callable[[CapturedFrame], None] | None = None
+    ) -> None:
+        rec = self.recording
+        i = len(store)
+        while i < target:
+            frame = rec.frame(i)
+            store.append(frame)
+            if seen is not None:
+                seen(frame)
+            i += 1
+            if not i % _CHECK_EVERY and time.perf_counter() > deadline:
+                break
+
+    def _seen(self, frame: CapturedFrame) -> None:
+        times = self.times
+        times.append(max(frame.t, times[-1]) if times else frame.t)
+        if frame.dir == "out":
+            self.status.frames_out += 1
+        else:
+            self.status.frames_in += 1
+
+    def _load_browse(self, deadline: float) -> bool:
+        end = len(self.recording)
+        if len(self.browse) < end and time.perf_counter() < deadline:
+            self._feed(self.browse, end, deadline, self._seen)
+            self.browse.now_ms = self.times[-1] if self.times else None
+        return not self.loaded
+
+    def _advance_playback(self, deadline: float) -> bool:
+        assert self.playback is not None
+        target = min(self.clock.position, len(self.times))
+        if self.rebuilding is None and len(self.playback) > target:
+            self.rebuilding = self._new_store()
+        if self.rebuilding is not None:
+            if len(self.rebuilding) > target:  # sought back again before it caught up
+                self.rebuilding = self._new_store()
+            self._feed(self.rebuilding, target, deadline)
+            if len(self.rebuilding) < target:
+                return True
+            self.playback, self.rebuilding = self.rebuilding, None
+            self._show()
+        if len(self.playback) < target:
+            self._feed(self.playback, target, deadline)
+        return len(self.playback) < target
+
+    def _poll_follow(self, now: float) -> None:
+        if self.follow and self.loaded and now - self._followed_at >= FOLLOW_SECONDS:
+            self._followed_at = now
+            self.recording.refresh()
+
+    def _update_status(self) -> None:
+        st = self.status
+        st.skipped = len(self.recording.problems)
+        if not self.recording.indexing_done:
+            st.phase = "indexing"
+        elif not self.loaded:
+            st.phase = "loading"
+        else:
+            st.phase = "following" if self.follow else "file"
+
+    # ------------------------------------------------------------------ Session protocol
+
+    @property
+    def can_send(self) -> bool:
+        return self.live is not None and self.live.can_send
+
+    async def start(self) -> None:
+        """Show the first frames at once, then load the rest in the background."""
+        self.recording.wait(0.05)  # a small file is indexed by then; a big one has its first lines
+        self.pump()
+        self._task = asyncio.create_task(self._run(), name="busconsole-replay")
+        if self.live is not None:
+            await self.live.start()
+
+    async def _run(self) -> None:
+        while True:
+            busy = self.pump()
+            await asyncio.sleep(0 if busy else 0.02 if self.clock.playing else 0.05)
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.live is not None:
+            await self.live.stop()
+        self.recording.close()
+        self.status.phase = "closed"
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        check_sendable(self, frame)
+        assert self.live is not None  # can_send guarantees it
+        await self.live.send(frame)
+
+    async def subscribe(self, entity: str) -> None:
+        raise CannotSendError("a replayed file has no subscriptions")
+
+    async def unsubscribe(self, entity: str) -> None:
+        self.subscriptions.pop(entity, None)

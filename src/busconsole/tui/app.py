@@ -153,9 +153,8 @@ class BusConsoleApp(App[None]):
         )
 
     def _pending_count(self) -> int:
-        # pairing.pending() builds one object per waiting request (50k unanswered requests
-        # cost ~0.3 s); the count alone is what the status bar needs, four times a second.
-        return len(self.store.pairing._waiting)
+        # pairing.pending() builds one object per waiting request; the count is all the bar needs.
+        return self.store.pairing.pending_count()
 
     def _info_left(self) -> Text:
         rows, total = len(self.stream.rows), len(self.store) - self.store.first_index

@@ -39,7 +39,8 @@ class RateMeter:
             self._second, self._total_at_second = second, total
             return
         if second > self._second:
-            per_second = (total - self._total_at_second) / (second - self._second)
+            # A total can shrink when the view switches stores (replay rewinds): never negative.
+            per_second = max(total - self._total_at_second, 0) / (second - self._second)
             for _ in range(min(second - self._second, self.rates.maxlen or 1)):
                 self.rates.append(int(per_second))
             self._second, self._total_at_second = second, total

@@ -1,32 +1,55 @@
-"""`busconsole demo`: the reference server, simulated frontends and the TUI on it, in one command."""
+"""`busconsole demo`: the one-command tour.
+
+A store server with demo data, a proxy tap in front of it, simulated frontends talking
+through the tap and the console on the tap: the stream shows every connection's
+requests, replies, errors and console logs, as support staff would see a real system,
+and the composer still sends (as connection c1).
+"""
 
 from __future__ import annotations
 
 import socket
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+if TYPE_CHECKING:
+    from busconsole.transport.demo_session import DemoSession
+    from busconsole.tui.app import BusConsoleApp
+
 HELP = """Start a demo store server with simulated frontends on 127.0.0.1 and open the console on it.
 
-The server listens on 127.0.0.1:3013 when that port is free, else on a free port;
-its database and logs live in a temporary folder removed on quit. Quitting the
-console stops everything.
+The frontends connect through a proxy tap, so the console shows every connection's
+traffic: c1 is the console itself (compose with c, subscribe with s), c2, c3, … are the
+frontends with their queries, mutations (some failing), errors and console logs (l).
 
-Exit codes: 0 quit normally; 1 the demo server could not start.
+The server listens on 127.0.0.1:3013 and the proxy on 127.0.0.1:3014 when those ports
+are free, else on free ports; point your own client at the proxy to join in. The
+server's database and logs live in a temporary folder removed on quit. Quitting the
+console (q) stops everything.
+
+Exit codes: 0 quit normally; 1 the demo server, the proxy or the console failed to start.
 """
 DEMO_PORT = 3013
-DEMO_SUBSCRIPTIONS = ("partner", "compute", "datacenter", "networkdevice")
+DEMO_PROXY_PORT = 3014
+DEMO_SUBSCRIPTIONS = ("compute", "partner", "datacenter")
+DEMO_THINK = (0.8, 2.0)  # seconds between a frontend's actions: lively, still readable
+WELCOME = (
+    "c2, c3, … are simulated frontends seen through a proxy; c1 is you.\n"
+    "Try: ⏎ detail (] next tab) · l console logs · / filter, e.g. conn:c2 or type:error "
+    "· 3 hide updates · n next error · c compose · s subscriptions · ? help · q quit"
+)
 
 
 def demo_port(preferred: int = DEMO_PORT) -> int:
-    """``preferred`` when nothing listens there, else 0 (the server picks a free port)."""
+    """``preferred`` when nothing listens there, else a free port: either way a real number,
+    so the console's title names where to connect from the start."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         try:
             s.bind(("127.0.0.1", preferred))
         except OSError:
-            return 0
-    return preferred
+            s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def register(app: typer.Typer) -> None:
@@ -40,19 +63,41 @@ def register(app: typer.Typer) -> None:
 
         from busconsole.commands.common import note
         from busconsole.server.runner import ServerThread
-        from busconsole.session import LiveSession
-        from busconsole.tui.app import BusConsoleApp
+        from busconsole.server.simulate import Pace
+        from busconsole.transport.demo_session import DemoSession
 
         with tempfile.TemporaryDirectory(prefix="busconsole-demo-") as tmp:
             server = ServerThread(port=demo_port(), db=Path(tmp) / "demo.sqlite", seed_demo=True,
-                                  log_dir=Path(tmp) / "logs", simulate=frontends)
+                                  log_dir=Path(tmp) / "logs")
             try:
                 server.start()
             except Exception as exc:  # noqa: BLE001 - any start failure ends the demo with its reason
                 note(f"error: the demo server could not start: {exc}")
                 raise typer.Exit(1) from exc
             try:
-                session = LiveSession(server.url, subscribe=DEMO_SUBSCRIPTIONS, record=record)
-                BusConsoleApp(session).run()
+                session = DemoSession(server.url, frontends=frontends, subscribe=DEMO_SUBSCRIPTIONS,
+                                      record=record, pace=Pace(think=DEMO_THINK), port=demo_port(DEMO_PROXY_PORT))
+                app = demo_app(session)
+                app.run()
             finally:
                 server.close()
+        if session.status.recording_path is not None:
+            note(f"demo recorded to {session.status.recording_path}")
+        raise typer.Exit(app.return_code or 0)
+
+
+def demo_app(session: DemoSession) -> BusConsoleApp:
+    """The console on the demo session, greeting a first-time user with what to try."""
+    import inspect
+    from pathlib import Path
+
+    from busconsole.tui.app import BusConsoleApp
+
+    class DemoApp(BusConsoleApp):
+        # Textual resolves a relative CSS_PATH beside the subclass: point at the app's own file.
+        CSS_PATH = str(Path(inspect.getfile(BusConsoleApp)).with_name(str(BusConsoleApp.CSS_PATH)))
+
+        def on_ready(self) -> None:
+            self.notify(WELCOME, title="busconsole demo", timeout=20)
+
+    return DemoApp(session)

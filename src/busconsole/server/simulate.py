@@ -60,7 +60,8 @@ class Frontend:
     async def run(self) -> None:
         """Act until the server closes the connection (or the task is cancelled)."""
         with contextlib.suppress(ConnectionClosed, OSError):
-            async with connect(self.url, max_size=None) as ws:
+            # proxy=None: an HTTP(S)_PROXY setting must not capture these loopback tabs.
+            async with connect(self.url, max_size=None, proxy=None) as ws:
                 reader = asyncio.create_task(self._drain(ws))
                 try:
                     self._log("log", f"[StoreWebSocket] Connected to {self.url}")

@@ -10,6 +10,7 @@ help screen and the command palette are generated from the bindings.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from functools import partial
 from typing import Any, ClassVar
@@ -210,6 +211,8 @@ class BusConsoleApp(App[None]):
             self.action_close_detail()
             return
         self.detail.display = True
+        # Reading a frame: new frames must not move the selection away (f follows again).
+        self.stream.follow = False
         self.detail.show(self.stream.selected_index)
         self.stream.scroll_to_cursor()
 
@@ -241,16 +244,22 @@ class BusConsoleApp(App[None]):
         self.tick()
 
     def _jump_error(self, forward: bool) -> None:
+        """Select the next (or previous) error the view shows, wrapping around the ends."""
         stream = self.stream
-        here = stream.selected_index
         positions = self.store.error_positions()
+        here = stream.selected_index
         if here is None:
             here = -1 if forward else len(self.store)
-        candidates = (i for i in positions if i > here) if forward else (i for i in reversed(positions) if i < here)
-        for index in candidates:
-            if stream.jump_to_index(index):
+        n = len(positions)
+        start = bisect_right(positions, here) if forward else bisect_left(positions, here) - 1
+        step = 1 if forward else -1
+        for k in range(n):
+            index = positions[(start + step * k) % n]
+            if index != here and stream.jump_to_index(index):
+                if (index < here) == forward:
+                    self.notify("Search wrapped around.", severity="information")
                 return
-        self.notify("No more errors in this view." if positions else "No errors so far.", severity="information")
+        self.notify("No errors in this view." if n else "No errors so far.", severity="information")
 
     def action_next_error(self) -> None:
         """Select the next ERROR, malformed frame, failed request or console error."""

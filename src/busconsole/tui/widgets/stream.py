@@ -21,6 +21,7 @@ from busconsole.tui.widgets.cursor_view import CursorView
 COLUMNS: tuple[tuple[str, int, bool], ...] = (
     ("time", 12, False),
     ("", 1, False),
+    ("conn", 4, False),
     ("type", 17, False),
     ("entity", 14, False),
     ("op", 6, False),
@@ -64,6 +65,7 @@ def row_text(facts: FrameFacts, width: int) -> Text:
     cells = (
         (fmt_time(facts.t), "dim"),
         (arrow(facts.dir), "bold cyan" if facts.dir == "out" else "bold"),
+        (facts.conn, "dim cyan"),
         (kind, type_style(kind)),
         (facts.entity or "", "bold"),
         (facts.op or "", ""),

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from busconsole.server.app import ReferenceServer
 from busconsole.server.runner import ServerThread
 
 FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "orchestrix"
@@ -48,7 +49,15 @@ def server(tmp_path: Path) -> Iterator[ServerThread]:
     to drop every client and listen again on the same port; console logs go to
     ``tmp_path / "server-logs"``.
     """
-    with ServerThread(seed_demo=True, db=":memory:", log_dir=tmp_path / "server-logs") as srv:
+    with ServerThread(ReferenceServer(seed_demo=True, log_dir=tmp_path / "server-logs")) as srv:
+        yield srv
+
+
+@pytest.fixture
+def orchestrix_server() -> Iterator[ServerThread]:
+    """Like ``server``, but behaving as the framework's own server: MUTATION_SUCCESS
+    carries no requestId, so replies pair by (entity, operation)."""
+    with ServerThread(ReferenceServer(seed_demo=True, compat="orchestrix")) as srv:
         yield srv
 
 

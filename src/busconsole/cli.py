@@ -8,17 +8,22 @@ from __future__ import annotations
 
 import importlib
 import sys
+from types import ModuleType
 
 import typer
 
-try:  # recent typer carries its own copy of click
-    from typer._click.exceptions import UsageError
-except ImportError:  # pragma: no cover - older typer on top of click
-    from click.exceptions import UsageError
+
+def _click_exceptions() -> ModuleType:
+    """Recent typer carries its own copy of click; older typer sits on top of click."""
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ModuleNotFoundError:  # pragma: no cover - older typer
+        return importlib.import_module("click.exceptions")
+
 
 # Bad usage exits 64 (EX_USAGE) everywhere, as the commands document; click's default of 2
 # would collide with "timeout or connection failure" in `busconsole send`.
-UsageError.exit_code = 64
+_click_exceptions().UsageError.exit_code = 64
 
 COMMANDS = ("connect", "replay", "record", "tail", "send", "proxy", "serve", "demo")
 

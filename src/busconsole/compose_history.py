@@ -121,9 +121,6 @@ class History:
         self._cursor += 1
         return self.entries[self._cursor]
 
-    def reset(self) -> None:
-        self._cursor = None
-
     def search(self, text: str, limit: int | None = None) -> list[HistoryEntry]:
         """Entries whose frame JSON contains ``text`` (case-insensitive), newest first."""
         needle = text.lower()

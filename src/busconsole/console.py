@@ -13,6 +13,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from busconsole.facts import str_or_none
+
 
 @dataclass(frozen=True, slots=True)
 class ConsoleEntry:
@@ -24,12 +26,6 @@ class ConsoleEntry:
     stack_trace: str | None
     session: str | None
     source: str | None
-
-
-def _text(value: Any) -> str | None:
-    if value is None:
-        return None
-    return value if isinstance(value, str) else str(value)
 
 
 def _messages(obj: dict[str, Any]) -> list[Any]:
@@ -62,11 +58,11 @@ def _entry(msg: Any, batch: dict[str, Any], frame_index: int) -> ConsoleEntry:
         frame_index=frame_index,
         t=_time(msg),
         level=_level(msg),
-        message=_text(msg.get("message")) or "",
+        message=str_or_none(msg.get("message")) or "",
         args=args if isinstance(args, list) else ([] if args is None else [args]),
-        stack_trace=_text(msg.get("stackTrace")),
-        session=_text(msg.get("sessionId") or meta.get("sessionId")),
-        source=_text(msg.get("source") or meta.get("source")),
+        stack_trace=str_or_none(msg.get("stackTrace")),
+        session=str_or_none(msg.get("sessionId") or meta.get("sessionId")),
+        source=str_or_none(msg.get("source") or meta.get("source")),
     )
 
 

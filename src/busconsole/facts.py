@@ -16,7 +16,8 @@ from busconsole.frames import CapturedFrame
 _EMPTY: frozenset[str] = frozenset()
 
 
-def _str_or_none(value: Any) -> str | None:
+def str_or_none(value: Any) -> str | None:
+    """A field as text (numbers too, as a frontend may send them), None when absent."""
     if value is None:
         return None
     return value if isinstance(value, str) else str(value)
@@ -70,10 +71,10 @@ class FrameFacts:
             return
         self.malformed = False
         self.type = str(obj["type"]).upper()
-        self.entity = _str_or_none(obj.get("entity"))
+        self.entity = str_or_none(obj.get("entity"))
         op = obj.get("operation")
-        self.op = op.upper() if isinstance(op, str) else _str_or_none(op)
-        self.req = _str_or_none(obj.get("requestId"))
+        self.op = op.upper() if isinstance(op, str) else str_or_none(op)
+        self.req = str_or_none(obj.get("requestId"))
         self.levels = console_levels(obj) if self.type == "CONSOLE_LOGS" else _EMPTY
 
     @property

@@ -91,10 +91,6 @@ class Frame(_Lenient):
     requestId: str | None = None
     entity: str | None = None
 
-    @property
-    def is_request(self) -> bool:
-        return self.type in REQUEST_TYPES
-
     def to_dict(self) -> dict[str, Any]:
         return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
 

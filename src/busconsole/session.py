@@ -19,6 +19,7 @@ from busconsole.commands.common import redacted_url
 from busconsole.store import EventStore
 
 if TYPE_CHECKING:
+    from busconsole.facts import FrameFacts
     from busconsole.frames import CapturedFrame
     from busconsole.recording.writer import RecordingWriter
     from busconsole.transport.client import BusClient, ConnectionState
@@ -95,7 +96,14 @@ class Recordable(Protocol):
     def set_recording(self, on: bool) -> None: ...
 
 
-def check_sendable(session: Session, frame: dict[str, Any]) -> None:
+class _Sender(Protocol):
+    read_only: bool
+
+    @property
+    def can_send(self) -> bool: ...
+
+
+def check_sendable(session: _Sender, frame: dict[str, Any]) -> None:
     """Raise when ``session`` must not send ``frame``; shared by every session kind."""
     if not session.can_send:
         raise CannotSendError("this session has no server to send to")
@@ -106,7 +114,42 @@ def check_sendable(session: Session, frame: dict[str, Any]) -> None:
 UPDATE_TYPES = frozenset({"STORE_UPDATE", "SUBSCRIPTION_DATA"})
 
 
-class LiveSession:
+class ClientActions:
+    """Sending and subscribing through busconsole's own :class:`BusClient`, and counting
+    the updates those subscriptions bring: the part the live and the demo session share."""
+
+    status: SessionStatus
+    subscriptions: dict[str, int]
+    read_only: bool
+    _client: BusClient | None
+
+    @property
+    def can_send(self) -> bool:
+        return self._client is not None and self.status.phase != "closed"
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        check_sendable(self, frame)
+        assert self._client is not None  # can_send guarantees it
+        await self._client.send(frame)
+
+    async def subscribe(self, entity: str) -> None:
+        self.subscriptions.setdefault(entity, 0)
+        if self._client is not None:
+            await self._client.subscribe(entity)
+
+    async def unsubscribe(self, entity: str) -> None:
+        self.subscriptions.pop(entity, None)
+        if self._client is not None:
+            await self._client.unsubscribe(entity)
+
+    def _count_update(self, facts: FrameFacts) -> None:
+        """An inbound frame: one more update seen for a subscribed entity, if it is one."""
+        entity = facts.entity
+        if facts.type in UPDATE_TYPES and entity in self.subscriptions:
+            self.subscriptions[entity] += 1
+
+
+class LiveSession(ClientActions):
     """busconsole as one more client of a store server, recorded by default.
 
     The client runs as an asyncio task whose callbacks only append to the store and the
@@ -134,10 +177,6 @@ class LiveSession:
         self._writer: RecordingWriter | None = None
         self._client: BusClient | None = None
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def can_send(self) -> bool:
-        return self._client is not None and self.status.phase != "closed"
 
     @property
     def recording(self) -> bool:
@@ -168,21 +207,6 @@ class LiveSession:
         self.set_recording(False)
         self.status.phase = "closed"
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        check_sendable(self, frame)
-        assert self._client is not None  # can_send guarantees it
-        await self._client.send(frame)
-
-    async def subscribe(self, entity: str) -> None:
-        self.subscriptions.setdefault(entity, 0)
-        if self._client is not None:
-            await self._client.subscribe(entity)
-
-    async def unsubscribe(self, entity: str) -> None:
-        self.subscriptions.pop(entity, None)
-        if self._client is not None:
-            await self._client.unsubscribe(entity)
-
     def set_recording(self, on: bool) -> None:
         """Start a new session recording, or close the current one."""
         if on and self._writer is None:
@@ -204,9 +228,7 @@ class LiveSession:
             self.status.recording_bytes = self._writer.bytes
         if frame.dir == "in":
             self.status.frames_in += 1
-            facts = self.store.facts(index)
-            if facts.type in UPDATE_TYPES and facts.entity in self.subscriptions:
-                self.subscriptions[facts.entity] += 1
+            self._count_update(self.store.facts(index))
         else:
             self.status.frames_out += 1
 

@@ -98,14 +98,15 @@ async def test_frames_in_and_out_are_captured(server: ServerThread) -> None:
     assert watch.phases()[0] == "connecting" and watch.phases()[-1] == "closed"
 
 
-async def test_replies_without_request_id_pair_with_the_oldest_same_entity_and_operation() -> None:
-    with ServerThread(seed_demo=True, compat="orchestrix") as srv:
-        async with running(BusClient(srv.url)) as client:
-            await client.wait_connected(WAIT)
-            first = build_mutation("partner", "CREATE", {"name": "first", "type": "CUSTOMER"})
-            second = build_mutation("partner", "CREATE", {"name": "second", "type": "CUSTOMER"})
-            a, b = await asyncio.gather(client.request(first, WAIT), client.request(second, WAIT))
-            err = await client.request(build_query("nosuch"), WAIT)
+async def test_replies_without_request_id_pair_with_the_oldest_same_entity_and_operation(
+    orchestrix_server: ServerThread,
+) -> None:
+    async with running(BusClient(orchestrix_server.url)) as client:
+        await client.wait_connected(WAIT)
+        first = build_mutation("partner", "CREATE", {"name": "first", "type": "CUSTOMER"})
+        second = build_mutation("partner", "CREATE", {"name": "second", "type": "CUSTOMER"})
+        a, b = await asyncio.gather(client.request(first, WAIT), client.request(second, WAIT))
+        err = await client.request(build_query("nosuch"), WAIT)
     assert a.obj is not None and b.obj is not None
     assert "requestId" not in a.obj and "requestId" not in b.obj
     assert a.obj["data"]["name"] == "first" and b.obj["data"]["name"] == "second"

@@ -14,6 +14,7 @@ from pathlib import Path
 import orjson
 import pytest
 from typer.testing import CliRunner
+from websockets.http11 import Request, Response
 from websockets.sync.server import ServerConnection, serve
 
 from busconsole import paths
@@ -31,9 +32,14 @@ def bus(*args: str) -> tuple[int, str, str]:
 
 
 @contextmanager
-def tiny_server(handler: Callable[[ServerConnection], None]) -> Iterator[str]:
-    """A purpose-built loopback server (silent, or sending fixed frames) on its own thread."""
-    with serve(handler, "127.0.0.1", 0) as srv:
+def tiny_server(handler: Callable[[ServerConnection], None], refuse: int | None = None) -> Iterator[str]:
+    """A purpose-built loopback server (silent, sending fixed frames, or refusing every
+    handshake with HTTP ``refuse``) on its own thread."""
+
+    def check(conn: ServerConnection, request: Request) -> Response | None:
+        return None if refuse is None else conn.respond(refuse, "refused\n")
+
+    with serve(handler, "127.0.0.1", 0, process_request=check) as srv:
         thread = threading.Thread(target=srv.serve_forever, daemon=True)
         thread.start()
         try:
@@ -61,11 +67,13 @@ def test_send_error_reply_exits_1(server: ServerThread) -> None:
     assert orjson.loads(out)["type"] == "ERROR"
 
 
-def test_send_mutation_pairs_without_request_id_in_orchestrix_mode(tmp_path: Path) -> None:
+def test_send_mutation_pairs_without_request_id_in_orchestrix_mode(
+    tmp_path: Path, orchestrix_server: ServerThread
+) -> None:
     payload = tmp_path / "partner.json"
     payload.write_text('{"name": "from-file", "type": "CUSTOMER"}', encoding="utf-8")
-    with ServerThread(seed_demo=True, compat="orchestrix") as srv:
-        code, out, err = bus("send", srv.url, "MUTATION", "partner", "-o", "create", "--payload", f"@{payload}")
+    code, out, err = bus("send", orchestrix_server.url, "MUTATION", "partner", "-o", "create",
+                         "--payload", f"@{payload}")
     assert code == 0, err
     reply = orjson.loads(out)
     assert reply["type"] == "MUTATION_SUCCESS" and "requestId" not in reply
@@ -162,6 +170,13 @@ def test_tail_pretty_lines_without_a_terminal_have_no_colour(server: ServerThrea
     assert len(lines) == 2 and "\x1b[" not in out
     assert "← CONNECTION" in lines[0] and "connected" in lines[0]
     assert "← SUBSCRIPTION_DATA partner" in lines[1] and "rows of partner" in lines[1]
+
+
+def test_tail_refused_for_good_exits_2_with_the_reason() -> None:
+    with tiny_server(lambda ws: None, refuse=401) as url:
+        code, out, err = bus("tail", url, "--json")
+    assert code == 2 and out == ""
+    assert "failed: " in err and "401" in err
 
 
 def test_tail_bad_filter_exits_64_with_the_column(server: ServerThread) -> None:

@@ -247,10 +247,11 @@ def test_huge_frame_is_accepted(server: ServerThread, bus_client: Open) -> None:
     assert reply["type"] == "MUTATION_SUCCESS" and len(reply["data"]["notes"]) == len(blob)
 
 
-def test_compat_orchestrix_omits_request_id_on_mutation_success(bus_client: Open) -> None:
-    with ServerThread(seed_demo=True, compat="orchestrix") as srv:
-        client = bus_client(srv.url)
-        reply = client.request({"type": "MUTATION", "entity": "compute", "operation": "UPDATE", "payload": {"id": 1, "status": "ACTIVE"}, "requestId": "r-1"})
-        assert reply["type"] == "MUTATION_SUCCESS" and "requestId" not in reply
-        assert client.request(query("compute", rid="r-2"))["requestId"] == "r-2"  # queries still echo it
-        assert client.request({"type": "QUERY", "entity": "widget", "requestId": "r-3"})["requestId"] == "r-3"
+def test_compat_orchestrix_omits_request_id_on_mutation_success(
+    orchestrix_server: ServerThread, bus_client: Open
+) -> None:
+    client = bus_client(orchestrix_server.url)
+    reply = client.request({"type": "MUTATION", "entity": "compute", "operation": "UPDATE", "payload": {"id": 1, "status": "ACTIVE"}, "requestId": "r-1"})
+    assert reply["type"] == "MUTATION_SUCCESS" and "requestId" not in reply
+    assert client.request(query("compute", rid="r-2"))["requestId"] == "r-2"  # queries still echo it
+    assert client.request({"type": "QUERY", "entity": "widget", "requestId": "r-3"})["requestId"] == "r-3"

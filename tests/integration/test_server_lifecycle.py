@@ -19,6 +19,7 @@ import pytest
 from websockets.exceptions import ConnectionClosed
 
 from busconsole.commands.serve import _is_loopback
+from busconsole.server.app import ReferenceServer
 from busconsole.server.runner import ServerThread
 from busconsole.server.simulate import MISSING_ID, Pace, run_frontends
 
@@ -68,10 +69,10 @@ def test_push_streams_frames_to_subscribers_only(server: ServerThread, bus_clien
 
 def test_file_database_persists_across_servers(tmp_path: Path, bus_client: Open) -> None:
     db = tmp_path / "store.db"
-    with ServerThread(db=db, seed_demo=True) as first:
+    with ServerThread(ReferenceServer(db=db, seed_demo=True)) as first:
         assert bus_client(first.url).request(UPDATE)["type"] == "MUTATION_SUCCESS"
         rows = first.store.count()
-    with ServerThread(db=db, seed_demo=True) as second:  # seeding leaves a non-empty store alone
+    with ServerThread(ReferenceServer(db=db, seed_demo=True)) as second:  # seeding leaves a non-empty store alone
         assert second.store.count() == rows
         assert bus_client(second.url).request(READ)["data"]["data"][0]["status"] == "MAINTENANCE"
 
@@ -119,7 +120,7 @@ def test_non_loopback_hosts_are_recognised_for_the_warning(host: str, loopback: 
 
 
 def test_simulated_frontends_speak_like_the_framework_and_stop_with_the_server(tmp_path: Path) -> None:
-    srv = ServerThread(seed_demo=True, log_dir=tmp_path).start()
+    srv = ServerThread(ReferenceServer(seed_demo=True, log_dir=tmp_path)).start()
     pace = Pace(think=(0.005, 0.02), log_every=0.2, batch=5)
     tabs = threading.Thread(target=lambda: asyncio.run(run_frontends(srv.url, 2, pace, seed=3)))
     tabs.start()
@@ -146,3 +147,24 @@ def test_simulated_frontends_speak_like_the_framework_and_stop_with_the_server(t
     written = [json.loads(line) for p in tmp_path.glob("console-logs-*.jsonl") for line in p.read_text().splitlines()]
     assert written and {m["level"] for m in written} <= {"log", "info", "warn", "error"}
     assert all("stackTrace" in m for m in written if m["level"] == "error")
+
+
+def wait_for_subscribes(srv: ServerThread, n: int) -> None:
+    """Until the server has received ``n`` SUBSCRIBE frames in all (bounded: 400 frames)."""
+    for count in range(n, 400):
+        frames = srv.wait_for_received(count, timeout=10)
+        if sum(json.loads(f)["type"] == "SUBSCRIBE" for f in frames) >= n:
+            return
+    raise AssertionError(f"fewer than {n} SUBSCRIBE frames in the first 400")
+
+
+def test_a_server_with_simulate_starts_its_frontends_on_every_start() -> None:
+    srv = ServerThread(ReferenceServer(seed_demo=True, simulate=2)).start()
+    try:
+        wait_for_subscribes(srv, 6)  # each frontend subscribes to three entities first
+        srv.stop()
+        assert srv.clients == 0
+        srv.start()
+        wait_for_subscribes(srv, 12)
+    finally:
+        srv.close()

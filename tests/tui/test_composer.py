@@ -9,7 +9,7 @@ sent, and it must be the very next frame the server received.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +18,7 @@ import pytest
 from textual.app import App
 from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TextArea
+from tui_helpers import wait_for
 
 from busconsole.compose_history import History
 from busconsole.compose_templates import Templates
@@ -27,7 +28,6 @@ from busconsole.tui.screens.composer import ComposerScreen
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
 
 SIZE = (120, 40)
-WAIT_STEPS = 200  # x 0.05 s: a bound, not a timing assertion
 
 
 class Host(App[None]):
@@ -36,14 +36,6 @@ class Host(App[None]):
     def __init__(self, session: LiveSession) -> None:
         super().__init__()
         self.session = session
-
-
-async def until(pilot: Pilot[Any], cond: Callable[[], object], what: str) -> None:
-    for _ in range(WAIT_STEPS):
-        if cond():
-            return
-        await pilot.pause(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 @asynccontextmanager
@@ -55,7 +47,7 @@ async def composer(
     async with app.run_test(size=SIZE) as pilot:
         await session.start()
         try:
-            await until(pilot, lambda: session.status.phase == "connected", "connection")
+            await wait_for(pilot, lambda: session.status.phase == "connected", "connection")
             screen = ComposerScreen(session, initial)
             await app.push_screen(screen)
             await pilot.pause()
@@ -91,7 +83,7 @@ async def send_probe(pilot: Pilot[Any], screen: ComposerScreen, server: ServerTh
     before = len(server.received)
     await fill(pilot, screen, "QUERY", "cloud", payload='{"kind": "cloud", "page": {"limit": 1}}')
     await pilot.press("ctrl+s")
-    await until(pilot, lambda: len(server.received) > before, "the probe to reach the server")
+    await wait_for(pilot, lambda: len(server.received) > before, "the probe to reach the server")
     return json.loads(server.received[before])
 
 
@@ -102,7 +94,7 @@ async def test_query_is_sent_and_its_reply_shown_with_latency(server: ServerThre
         rid = screen.draft.request_id
         assert rid and rid in str(screen.query_one("#composer-ids").render())
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+        await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
         assert screen.reply is not None and screen.reply.state == "replied"
         assert screen.reply.reply_type == "QUERY_RESULT"
         assert screen.reply.latency is not None and screen.reply.latency >= 0
@@ -149,16 +141,16 @@ async def test_mutation_update_changes_the_row_and_a_subscriber_sees_store_updat
     async with composer(server) as (pilot, screen, _):
         await watcher.start()
         try:
-            await until(pilot, lambda: watcher.store.positions("type", "SUBSCRIPTION_DATA"), "the subscription")
+            await wait_for(pilot, lambda: watcher.store.positions("type", "SUBSCRIPTION_DATA"), "the subscription")
             assert server.store.get("compute", 3)["status"] != "MAINTENANCE"
             await fill(pilot, screen, "MUTATION", "compute", "UPDATE",
                        '{"id": 3, "status": "MAINTENANCE", "note": "sent at {{iso}}"}')
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+            await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
             assert screen.reply is not None and screen.reply.reply_type == "MUTATION_SUCCESS"
             row = server.store.get("compute", 3)
             assert row["status"] == "MAINTENANCE" and "{{" not in row["note"]
-            await until(pilot, lambda: watcher.store.positions("type", "STORE_UPDATE"), "STORE_UPDATE")
+            await wait_for(pilot, lambda: watcher.store.positions("type", "STORE_UPDATE"), "STORE_UPDATE")
             update = watcher.store.frame(watcher.store.positions("type", "STORE_UPDATE")[-1]).obj
             assert update is not None and update["entity"] == "compute"
             assert watcher.subscriptions["compute"] >= 1
@@ -185,16 +177,16 @@ async def test_delete_asks_first_and_cancel_sends_nothing(server: ServerThread) 
         await fill(pilot, screen, "MUTATION", "compute", "DELETE", '{"id": 4}')
         before = len(server.received)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmSend), "the confirmation")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmSend), "the confirmation")
         assert "DELETE of compute id 4" in str(pilot.app.screen.query_one("#confirm-prompt").render())
         await pilot.press("n")
-        await until(pilot, lambda: pilot.app.screen is screen, "the composer again")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "the composer again")
         assert "cancelled" in text_of(screen, "#composer-reply")
         assert len(server.received) == before
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: isinstance(pilot.app.screen, ConfirmSend), "the confirmation")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, ConfirmSend), "the confirmation")
         await pilot.press("y")
-        await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+        await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
         assert server.store.get("compute", 4) is None
 
 
@@ -203,7 +195,7 @@ async def test_history_recall_and_search(server: ServerThread) -> None:
         for entity in ("partner", "cloud", "datacenter"):
             await fill(pilot, screen, "QUERY", entity, payload=f'{{"kind": "{entity}"}}')
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+            await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
         assert [e.frame["entity"] for e in History().entries] == ["partner", "cloud", "datacenter"]
         await fill(pilot, screen, "QUERY", "region", payload="")  # the draft being typed
         entity = screen.query_one("#composer-entity", Input)
@@ -215,9 +207,9 @@ async def test_history_recall_and_search(server: ServerThread) -> None:
             seen.append(entity.value)
         assert seen == ["datacenter", "cloud", "partner", "partner", "cloud", "datacenter", "region"]
         await pilot.press("ctrl+r")
-        await until(pilot, lambda: isinstance(pilot.app.screen, Picker), "the history list")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, Picker), "the history list")
         await pilot.press(*"partn", "enter")
-        await until(pilot, lambda: pilot.app.screen is screen, "the composer again")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "the composer again")
         await pilot.pause()
         assert entity.value == "partner"
         recalled = screen.draft.request_id
@@ -233,7 +225,7 @@ async def test_edit_and_resend_gets_a_new_request_id(server: ServerThread) -> No
         rid = screen.draft.request_id
         assert rid and rid != "req_1_old"
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+        await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
         (sent,) = [f for f in requests(server) if f.get("type") == "MUTATION"]
         assert sent["requestId"] == rid and sent["timestamp"] > 1
         assert sent["payload"] == old["payload"] and sent["metadata"] == {"source": "replayed"}
@@ -243,16 +235,16 @@ async def test_edit_and_resend_gets_a_new_request_id(server: ServerThread) -> No
 async def test_templates_load_and_save(server: ServerThread) -> None:
     async with composer(server) as (pilot, screen, _):
         await pilot.press("ctrl+t")
-        await until(pilot, lambda: isinstance(pilot.app.screen, Picker), "the template list")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, Picker), "the template list")
         await pilot.press(*"update-compute", "enter")
-        await until(pilot, lambda: pilot.app.screen is screen, "the composer again")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "the composer again")
         await pilot.pause()
         assert (screen.draft.kind, screen.draft.entity, screen.draft.operation) == ("MUTATION", "compute", "UPDATE")
         await fill(pilot, screen, "QUERY", "region", payload='{"kind": "region", "criteria": {"code": "{{uuid}}"}}')
         await pilot.press("f2")
-        await until(pilot, lambda: isinstance(pilot.app.screen, NamePrompt), "the name prompt")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, NamePrompt), "the name prompt")
         await pilot.press(*"my-regions", "enter")
-        await until(pilot, lambda: pilot.app.screen is screen, "the composer again")
+        await wait_for(pilot, lambda: pilot.app.screen is screen, "the composer again")
         saved = Templates().get("my-regions")
         assert (saved.type, saved.entity, saved.origin) == ("QUERY", "region", "user")
         assert "{{uuid}}" in saved.payload_text
@@ -260,12 +252,12 @@ async def test_templates_load_and_save(server: ServerThread) -> None:
 
 async def test_entity_completion_offers_entities_seen_on_the_bus(server: ServerThread) -> None:
     async with composer(server, subscribe=["availabilityzone"]) as (pilot, screen, session):
-        await until(pilot, lambda: "availabilityzone" in session.store.values("entity"), "an entity on the bus")
+        await wait_for(pilot, lambda: "availabilityzone" in session.store.values("entity"), "an entity on the bus")
         entity = screen.query_one("#composer-entity", Input)
         entity.value = ""
         entity.focus()
         await pilot.press(*"avail")
-        await until(pilot, lambda: entity._suggestion == "availabilityzone", "the suggestion")
+        await wait_for(pilot, lambda: entity._suggestion == "availabilityzone", "the suggestion")
         await pilot.press("right")
         assert entity.value == "availabilityzone"
 
@@ -276,29 +268,29 @@ async def test_in_the_real_app_c_composes_and_e_resends_with_a_new_id(server: Se
     session = LiveSession(server.url, record=False)
     app = BusConsoleApp(session)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: session.status.phase == "connected", "connection")
+        await wait_for(pilot, lambda: session.status.phase == "connected", "connection")
         await pilot.press("c")
-        await until(pilot, lambda: isinstance(app.screen, ComposerScreen), "the composer")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen), "the composer")
         screen = app.screen
         assert isinstance(screen, ComposerScreen)
         await fill(pilot, screen, "QUERY", "partner", payload='{"kind": "partner", "page": {"limit": 2}}')
         first = screen.draft.request_id
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
+        await wait_for(pilot, lambda: screen.reply is not None and screen.reply.done, "the reply")
         assert screen.reply is not None and screen.reply.reply_type == "QUERY_RESULT"
         request_index = screen.reply.request_index
         await pilot.press("escape")
-        await until(pilot, lambda: not isinstance(app.screen, ComposerScreen), "the stream")
-        await until(pilot, lambda: app.stream.jump_to_index(request_index), "the request row in the stream")
+        await wait_for(pilot, lambda: not isinstance(app.screen, ComposerScreen), "the stream")
+        await wait_for(pilot, lambda: app.stream.jump_to_index(request_index), "the request row in the stream")
         assert session.store.pairing.pair_of(request_index) is not None
         await pilot.press("e")
-        await until(pilot, lambda: isinstance(app.screen, ComposerScreen), "the composer on the frame")
+        await wait_for(pilot, lambda: isinstance(app.screen, ComposerScreen), "the composer on the frame")
         again = app.screen
         assert isinstance(again, ComposerScreen)
         second = again.draft.request_id
         assert again.draft.entity == "partner" and second not in (None, first)
         await pilot.press("ctrl+s")
-        await until(pilot, lambda: again.reply is not None and again.reply.done, "the second reply")
+        await wait_for(pilot, lambda: again.reply is not None and again.reply.done, "the second reply")
         ids = [f["requestId"] for f in requests(server) if f.get("type") == "QUERY"]
         assert ids == [first, second]
 

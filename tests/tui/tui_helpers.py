@@ -15,7 +15,7 @@ from textual.widgets import Static
 WAIT_SECONDS = 30.0  # the machine is shared and slow; conditions usually hold in well under a second
 
 
-async def wait_for(pilot: Pilot[Any], condition: Callable[[], bool], what: str, timeout: float = WAIT_SECONDS) -> None:
+async def wait_for(pilot: Pilot[Any], condition: Callable[[], object], what: str, timeout: float = WAIT_SECONDS) -> None:
     """Poll ``condition`` between pilot pauses until it holds; fail with ``what`` after ``timeout``."""
     deadline = time.monotonic() + timeout
     while not condition():

@@ -4,20 +4,28 @@ Each command declares its parameters with the ``Annotated`` aliases below, then
 turns them into one :class:`ConnectOptions` with :func:`connection_options`, which
 applies the profile first and the explicit options over it. Secrets stay inside
 ``ConnectOptions``: anything shown to a person goes through :meth:`ConnectOptions.
-redacted_url` / :meth:`ConnectOptions.redacted_headers`.
+redacted_url` / :meth:`ConnectOptions.redacted_headers`. Bad usage of any kind (config,
+option, ``--filter``) ends a command the same way: a stderr line and exit 64.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
 from busconsole.config import ConfigError, load_config
 from busconsole.recording.redact import Redactor
+
+if TYPE_CHECKING:
+    from busconsole.filters import Filter
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 DEFAULT_URL = "ws://localhost:3013/store-debug"
 
@@ -150,21 +158,31 @@ def resolve(
     )
 
 
-def connection_options(
-    url: str | None = None,
-    *,
-    token: str | None = None,
-    headers: list[str] | None = None,
-    profile: str | None = None,
-    subscribe: list[str] | None = None,
-    read_only: bool | None = None,
-) -> ConnectOptions:
-    """:func:`resolve` for a command: a bad config or option ends it with exit 64 and a message."""
+def _exit_on_usage_error(fn: Callable[P, R]) -> Callable[P, R]:
+    """``fn`` for a command: a ConfigError or ValueError ends it with exit 64 and the message."""
+
+    def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, ValueError) as exc:
+            die(str(exc), EXIT_USAGE)
+
+    return checked
+
+
+connection_options = _exit_on_usage_error(resolve)  # resolve() as a command wants it
+
+
+def filter_option(text: str | None) -> Filter | None:
+    """``--filter`` parsed (None when not given); a bad one ends the command with exit 64."""
+    if not text:
+        return None
+    from busconsole.filters import FilterError, parse_filter
+
     try:
-        return resolve(url, token=token, headers=headers, profile=profile, subscribe=subscribe,
-                       read_only=read_only)
-    except (ConfigError, ValueError) as exc:
-        die(str(exc), EXIT_USAGE)
+        return parse_filter(text)
+    except FilterError as exc:
+        die(f"--filter: {exc}", EXIT_USAGE)
 
 
 def note(message: str) -> None:

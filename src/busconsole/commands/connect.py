@@ -7,7 +7,6 @@ from typing import Annotated
 import typer
 
 from busconsole.commands.common import (
-    EXIT_USAGE,
     FilterOpt,
     HeaderOpt,
     ProfileOpt,
@@ -15,7 +14,7 @@ from busconsole.commands.common import (
     TokenOpt,
     UrlArg,
     connection_options,
-    die,
+    filter_option,
 )
 
 HELP = """Open the live console on a store server.
@@ -44,13 +43,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe,
                                   read_only=read_only)
-        if filter_text:
-            from busconsole.filters import FilterError, parse_filter
-
-            try:
-                parse_filter(filter_text)
-            except FilterError as exc:
-                die(f"--filter: {exc}", EXIT_USAGE)
+        filter_option(filter_text)  # a bad filter ends here, before the screen opens
         from busconsole.session import LiveSession
         from busconsole.tui.app import BusConsoleApp
 

@@ -62,13 +62,15 @@ def register(app: typer.Typer) -> None:
         from pathlib import Path
 
         from busconsole.commands.common import note
+        from busconsole.server.app import ReferenceServer
         from busconsole.server.runner import ServerThread
         from busconsole.server.simulate import Pace
         from busconsole.transport.demo_session import DemoSession
 
         with tempfile.TemporaryDirectory(prefix="busconsole-demo-") as tmp:
-            server = ServerThread(port=demo_port(), db=Path(tmp) / "demo.sqlite", seed_demo=True,
-                                  log_dir=Path(tmp) / "logs")
+            data = Path(tmp)
+            server = ServerThread(ReferenceServer(port=demo_port(), db=data / "demo.sqlite", seed_demo=True,
+                                                  log_dir=data / "logs"))
             try:
                 server.start()
             except Exception as exc:  # noqa: BLE001 - any start failure ends the demo with its reason

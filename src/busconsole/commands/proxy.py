@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from busconsole.commands.common import DEFAULT_URL, EXIT_USAGE, FilterOpt, die, note, redacted_url
+from busconsole.commands.common import (
+    DEFAULT_URL,
+    EXIT_USAGE,
+    FilterOpt,
+    die,
+    filter_option,
+    note,
+    redacted_url,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -67,7 +75,7 @@ def register(app: typer.Typer) -> None:
             die(f"--upstream {redacted_url(upstream)!r}: expected ws:// or wss://", EXIT_USAGE)
         if record is not None and no_record:
             die("--record and --no-record contradict each other", EXIT_USAGE)
-        flt = _parse_filter(filter_text)
+        flt = filter_option(filter_text)
         if not is_loopback(host):
             note(f"warning: listening on {host}, not loopback: anyone who can reach it sees the traffic")
         show = None if quiet else _stderr_log(flt)
@@ -83,17 +91,6 @@ def register(app: typer.Typer) -> None:
         if no_tui:
             raise typer.Exit(asyncio.run(_headless(session)))
         _tui(session, filter_text)
-
-
-def _parse_filter(text: str | None) -> Filter | None:
-    if not text:
-        return None
-    from busconsole.filters import FilterError, parse_filter
-
-    try:
-        return parse_filter(text)
-    except FilterError as exc:
-        die(f"--filter: {exc}", EXIT_USAGE)
 
 
 def _stderr_log(flt: Filter | None) -> Callable[[CapturedFrame, FrameFacts], None]:

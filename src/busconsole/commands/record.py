@@ -21,13 +21,14 @@ from busconsole.commands.common import (
     UrlArg,
     connection_options,
     die,
+    filter_option,
     note,
 )
+from busconsole.commands.headless import Predicate, frame_predicate, run_client, state_reporter
 
 if TYPE_CHECKING:
     import asyncio
 
-    from busconsole.commands.tail import Predicate
     from busconsole.recording.redact import Redactor
     from busconsole.recording.writer import RecordingWriter
 
@@ -83,7 +84,7 @@ def register(app: typer.Typer) -> None:
         from busconsole.recording.redact import Redactor
 
         opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
-        keep = _predicate(filter_expr)
+        keep = frame_predicate(None, None, filter_option(filter_expr))
         if duration is not None and duration <= 0:
             die("--duration must be positive", EXIT_USAGE)
         if max_frames is not None and max_frames <= 0:
@@ -91,15 +92,6 @@ def register(app: typer.Typer) -> None:
         redactor = Redactor([*opts.redact, *(redact or ())], defaults=not no_default_redact)
         code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb))
         raise typer.Exit(code)
-
-
-def _predicate(expr: str | None) -> Predicate | None:
-    from busconsole.commands.tail import frame_predicate
-
-    try:
-        return frame_predicate(None, None, expr)
-    except ValueError as exc:  # FilterError is a ValueError carrying the column
-        die(f"--filter: {exc}", EXIT_USAGE)
 
 
 async def _record(
@@ -115,10 +107,9 @@ async def _record(
     import signal
     import time
 
-    from busconsole.commands.tail import state_reporter
     from busconsole.frames import CapturedFrame
     from busconsole.recording.writer import RecordingWriter
-    from busconsole.transport.client import BusClient, ConnectionState
+    from busconsole.transport.client import ConnectionState
 
     try:
         writer = RecordingWriter(output, opts.url, redactor=redactor, rotate_mb=rotate_mb)
@@ -146,15 +137,10 @@ async def _record(
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    client = BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
-                       on_state=on_state)
-    runner = asyncio.create_task(client.run())
     started = time.monotonic()
     try:
-        await _progress(writer, stop, started, duration)
+        await run_client(opts, on_frame, on_state, _progress(writer, stop, started, duration))
     finally:
-        await client.close()
-        await runner
         writer.close()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)

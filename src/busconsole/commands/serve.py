@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         from busconsole import paths
+        from busconsole.server.app import ReferenceServer
         from busconsole.server.runner import run_until_signalled
 
         if compat not in (None, "orchestrix"):
@@ -49,12 +50,8 @@ def register(app: typer.Typer) -> None:
             note(f"warning: --host {host} is not loopback; anyone who can reach it can read and change the store")
         database = db if db is not None else str(paths.ensure(paths.data_dir()) / "store.db")
         try:
-            asyncio.run(
-                run_until_signalled(
-                    host, port, database, seed_demo, compat, log_dir, simulate,
-                    signals=(signal.SIGINT, signal.SIGTERM), announce=note,
-                )
-            )
+            server = ReferenceServer(host, port, database, seed_demo, compat, log_dir, simulate)
+            asyncio.run(run_until_signalled(server, signals=(signal.SIGINT, signal.SIGTERM), announce=note))
         except OSError as exc:
             die(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
 

@@ -8,7 +8,6 @@ still shows each frame without a visible delay.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -26,14 +25,12 @@ from busconsole.commands.common import (
     UrlArg,
     connection_options,
     die,
-    note,
 )
+from busconsole.commands.headless import Predicate, frame_predicate, run_client, state_reporter
 
 if TYPE_CHECKING:
     from busconsole.frames import CapturedFrame
-    from busconsole.transport.client import ConnectionState
 
-Predicate = Callable[["CapturedFrame"], bool]
 FLUSH_DELAY = 0.02  # seconds: imperceptible to a person, hundreds of frames per write at full speed
 MAX_BATCH = 4096  # frames held before a write regardless of the delay
 
@@ -48,56 +45,6 @@ HELP = (
 )
 
 
-def _split(values: list[str] | None) -> set[str]:
-    return {v.strip() for value in values or () for v in value.split(",") if v.strip()}
-
-
-def frame_predicate(
-    types: list[str] | None, entities: list[str] | None, expr: str | None
-) -> Predicate | None:
-    """One test for --type, --entity and --filter together; None when every frame passes.
-    Raises FilterError for a bad expression."""
-    tests: list[Predicate] = []
-    wanted_types = {t.upper() for t in _split(types)}
-    if wanted_types:
-        tests.append(lambda f: f.type in wanted_types)
-    wanted_entities = _split(entities)
-    if wanted_entities:
-        tests.append(lambda f: (o := f.obj) is not None and o.get("entity") in wanted_entities)
-    if expr:
-        from busconsole.facts import FrameFacts
-        from busconsole.filters import parse_filter
-
-        flt = parse_filter(expr)
-        tests.append(lambda f: flt.matches(FrameFacts(f)))
-    if not tests:
-        return None
-    if len(tests) == 1:
-        return tests[0]
-    return lambda f: all(test(f) for test in tests)
-
-
-def state_reporter(url: str) -> Callable[[ConnectionState], None]:
-    """A stderr line per phase change (not per counter change)."""
-    last: list[tuple[str, int]] = []
-
-    def report(state: ConnectionState) -> None:
-        key = (state.phase, state.attempt)
-        if last and last[-1] == key:
-            return
-        last[:] = [key]
-        if state.phase == "connecting" and state.attempt <= 1:
-            note(f"connecting to {url}")
-        elif state.phase == "connected":
-            note(f"connected to {url}")
-        elif state.phase == "reconnecting":
-            note(f"{state.last_error}; reconnecting in {state.retry_in or 0:.1f} s (attempt {state.attempt})")
-        elif state.phase == "failed":
-            note(f"failed: {state.last_error}")
-
-    return report
-
-
 async def stream(
     opts: ConnectOptions, keep: Predicate | None, as_json: bool, count: int | None, color: bool
 ) -> int:
@@ -109,7 +56,6 @@ async def stream(
 
     from busconsole.frames import CapturedFrame
     from busconsole.render import pretty_line
-    from busconsole.transport.client import BusClient
 
     out = sys.stdout.buffer
     console = Console(file=sys.stdout, force_terminal=True, highlight=False) if color else None
@@ -161,20 +107,12 @@ async def stream(
         elif timer is None:
             timer = loop.call_later(FLUSH_DELAY, flush)
 
-    client = BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
-                       on_state=state_reporter(opts.redacted_url()))
-    runner = asyncio.create_task(client.run())
-    finished = asyncio.create_task(done.wait())
     try:
-        await asyncio.wait((runner, finished), return_when=asyncio.FIRST_COMPLETED)
-        failed = client.state.phase == "failed"
+        phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), done.wait())
     finally:
-        finished.cancel()
-        await client.close()
-        await runner
         if pending:
             flush()
-    return EXIT_UNREACHABLE if failed else EXIT_OK
+    return EXIT_UNREACHABLE if phase == "failed" else EXIT_OK
 
 
 def register(app: typer.Typer) -> None:
@@ -201,13 +139,14 @@ def register(app: typer.Typer) -> None:
         import asyncio
         import os
 
-        from busconsole.filters import FilterError
+        from busconsole.filters import FilterError, parse_filter
 
         opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
         try:
-            keep = frame_predicate(types, entities, filter_expr)
+            flt = parse_filter(filter_expr) if filter_expr else None
         except FilterError as exc:
             die(f"--filter: {exc}\n  {filter_expr}\n  {' ' * (exc.column - 1)}^", EXIT_USAGE)
+        keep = frame_predicate(types, entities, flt)
         if color is None:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         try:

@@ -3,11 +3,12 @@
 Any URL path is accepted, frames up to 100 MiB (real replies exceed the library's
 1 MiB default), compression offered but not required. The server object outlives
 a stop: ``start()`` again listens on the same port with the same data, which is
-what reconnect tests need.
+what reconnect tests need. ``simulate`` simulated frontends run while it listens.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -59,14 +60,17 @@ class ReferenceServer:
         seed_demo: bool = False,
         compat: str | None = None,
         log_dir: str | Path | None = None,
+        simulate: int = 0,
     ) -> None:
         self.host = host
         self.port = port
         self.store = open_store(db, seed_demo)
         self.bus = Bus(self.store, compat, Path(log_dir) if log_dir is not None else None)
         self.received: list[bytes | str] = []
+        self.simulate = simulate
         self._clients: set[_Client] = set()
         self._server: Server | None = None
+        self._frontends: asyncio.Task[None] | None = None
 
     @property
     def url(self) -> str:
@@ -87,9 +91,18 @@ class ReferenceServer:
             logger=log,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.simulate:
+            from busconsole.server.simulate import run_frontends
+
+            self._frontends = asyncio.create_task(run_frontends(self.url, self.simulate))
 
     async def stop(self) -> None:
-        """Stop listening and close every connection, so clients see the drop."""
+        """Stop the simulated frontends, stop listening and close every connection, so
+        clients see the drop."""
+        if self._frontends is not None:
+            self._frontends.cancel()
+            await asyncio.gather(self._frontends, return_exceptions=True)
+            self._frontends = None
         if self._server is None:
             return
         server, self._server = self._server, None

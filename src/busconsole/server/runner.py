@@ -8,12 +8,10 @@ all need a server that lives outside their loop; so do ``busconsole demo`` and
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterable
-from pathlib import Path
 from types import TracebackType
 from typing import Any
 
@@ -24,23 +22,12 @@ START_TIMEOUT = 10.0
 
 
 class ServerThread:
-    """A :class:`ReferenceServer` (plus ``simulate`` simulated frontends) on a private thread."""
+    """A :class:`ReferenceServer` run on a private thread: ``ServerThread(ReferenceServer(...))``."""
 
-    def __init__(
-        self,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        db: str | Path | EntityStore = ":memory:",
-        seed_demo: bool = False,
-        compat: str | None = None,
-        log_dir: str | Path | None = None,
-        simulate: int = 0,
-    ) -> None:
-        self.server = ReferenceServer(host, port, db, seed_demo, compat, log_dir)
-        self.simulate = simulate
+    def __init__(self, server: ReferenceServer) -> None:
+        self.server = server
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
-        self._frontends: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -71,7 +58,7 @@ class ServerThread:
         thread.start()
         self._loop, self._thread = loop, thread
         try:
-            self._call(self._begin())
+            self._call(self.server.start())
         except BaseException:
             self._shutdown()
             raise
@@ -82,7 +69,7 @@ class ServerThread:
         if self._loop is None:
             return
         try:
-            self._call(self._end())
+            self._call(self.server.stop())
         finally:
             self._shutdown()
 
@@ -121,20 +108,6 @@ class ServerThread:
     ) -> None:
         self.close()
 
-    async def _begin(self) -> None:
-        await self.server.start()
-        if self.simulate:
-            from busconsole.server.simulate import run_frontends
-
-            self._frontends = asyncio.create_task(run_frontends(self.url, self.simulate))
-
-    async def _end(self) -> None:
-        if self._frontends is not None:
-            self._frontends.cancel()
-            await asyncio.gather(self._frontends, return_exceptions=True)
-            self._frontends = None
-        await self.server.stop()
-
     def _call(self, coro: Any) -> Any:
         assert self._loop is not None
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(START_TIMEOUT)
@@ -163,19 +136,12 @@ def _run(loop: asyncio.AbstractEventLoop) -> None:
 
 
 async def run_until_signalled(
-    host: str,
-    port: int,
-    db: str | Path,
-    seed_demo: bool,
-    compat: str | None,
-    log_dir: str | Path | None,
-    simulate: int,
+    server: ReferenceServer,
     signals: Iterable[signal.Signals] = (signal.SIGINT, signal.SIGTERM),
     announce: Callable[[str], None] = print,
 ) -> None:
     """``busconsole serve``: listen until one of ``signals`` arrives, then close every
     connection and the store."""
-    server = ReferenceServer(host, port, db, seed_demo, compat, log_dir)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in signals:
@@ -183,19 +149,11 @@ async def run_until_signalled(
     try:
         await server.start()
         rows = server.store.count()
-        announce(f"store server listening on {server.url} ({rows} rows in {db}); Ctrl-C stops it")
-        frontends = None
-        if simulate:
-            from busconsole.server.simulate import run_frontends
-
-            frontends = asyncio.create_task(run_frontends(server.url, simulate))
-            announce(f"{simulate} simulated frontends connected")
+        announce(f"store server listening on {server.url} ({rows} rows in {server.store.path}); Ctrl-C stops it")
+        if server.simulate:
+            announce(f"{server.simulate} simulated frontends connected")
         await stop.wait()
         announce("stopping")
-        if frontends is not None:
-            frontends.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await frontends
         await server.stop()
     finally:
         for sig in signals:

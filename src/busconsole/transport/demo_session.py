@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
 
 from busconsole.commands.common import redacted_url
 from busconsole.facts import FrameFacts
 from busconsole.frames import IN, CapturedFrame
 from busconsole.server.simulate import Pace, run_frontends
-from busconsole.session import UPDATE_TYPES, check_sendable
+from busconsole.session import ClientActions
 from busconsole.transport.client import BusClient, ConnectFailed, ConnectionState
 from busconsole.transport.proxy_session import ProxySession
 
@@ -26,7 +25,7 @@ OWN_CONN = "c1"  # the tap numbers connections in arrival order and ours arrives
 CONNECT_TIMEOUT = 5.0  # seconds to wait for our own connection before the frontends start anyway
 
 
-class DemoSession:
+class DemoSession(ClientActions):
     """Everything of a demo but the server: the tap, ``frontends`` simulated tabs and our client."""
 
     def __init__(
@@ -66,10 +65,6 @@ class DemoSession:
         return f"ws://{self.proxy.tap.listen_spec}/store-debug"
 
     @property
-    def can_send(self) -> bool:
-        return self._client is not None and self.status.phase != "closed"
-
-    @property
     def recording(self) -> bool:
         return self.proxy.recording
 
@@ -105,29 +100,12 @@ class DemoSession:
         self._client_task = self._frontends_task = None
         self.status.phase = "closed"
 
-    async def send(self, frame: dict[str, Any]) -> None:
-        check_sendable(self, frame)
-        assert self._client is not None  # can_send guarantees it
-        await self._client.send(frame)
-
-    async def subscribe(self, entity: str) -> None:
-        self.subscriptions.setdefault(entity, 0)
-        if self._client is not None:
-            await self._client.subscribe(entity)
-
-    async def unsubscribe(self, entity: str) -> None:
-        self.subscriptions.pop(entity, None)
-        if self._client is not None:
-            await self._client.unsubscribe(entity)
-
     # ------------------------------------------------------------------ callbacks
 
     def _seen(self, frame: CapturedFrame, facts: FrameFacts) -> None:
         """Count the updates our own subscriptions brought (the panel shows them)."""
-        if frame.dir == IN and facts.conn == self.conn and facts.type in UPDATE_TYPES:
-            entity = facts.entity
-            if entity in self.subscriptions:
-                self.subscriptions[entity] += 1
+        if frame.dir == IN and facts.conn == self.conn:
+            self._count_update(facts)
 
     def _on_state(self, state: ConnectionState) -> None:
         st = self.status

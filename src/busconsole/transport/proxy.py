@@ -12,7 +12,7 @@ still accepted, then closed with 1014 (bad gateway) and the reason, which a brow
 show; the proxy keeps listening.
 
 Synthetic frames in the stream (``dir`` "in", ``conn`` the connection id):
-``PROXY_OPEN`` {peer, path, upstream, subprotocol} and ``PROXY_CLOSE``
+``PROXY_OPEN`` {peer, path, subprotocol} and ``PROXY_CLOSE``
 {by: client|upstream|proxy, code, reason, relayed: code sent to the other side}.
 """
 

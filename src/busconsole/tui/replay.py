@@ -244,26 +244,22 @@ class ReplayApp(BusConsoleApp):
         """Select the next error anywhere in the file (in playback the clock moves there)."""
         if self.file.mode != PLAYBACK:
             super().action_next_error()
-            return
-        target = self._error_after(True)
-        if target is None:
-            self.notify("No more errors in this file.", severity="information")
-            return
-        self._seek_error(target)
+        else:
+            self._seek_error(self._error_after(True), "No more errors in this file.")
 
     def action_previous_error(self) -> None:
         """Select the previous error anywhere in the file (in playback the clock moves back)."""
         if self.file.mode != PLAYBACK:
             super().action_previous_error()
-            return
-        target = self._error_after(False)
-        if target is None:
-            self.notify("No earlier errors in this file.", severity="information")
-            return
-        self._seek_error(target)
+        else:
+            self._seek_error(self._error_after(False), "No earlier errors in this file.")
 
-    def _seek_error(self, index: int) -> None:
-        """Play up to the frame that shows ``index`` failed (a request: its ERROR reply) and select it."""
+    def _seek_error(self, index: int | None, none_left: str) -> None:
+        """Play up to the frame that shows ``index`` failed (a request: its ERROR reply) and
+        select it; with no such error, say ``none_left``."""
+        if index is None:
+            self.notify(none_left, severity="information")
+            return
         pair = self.file.browse.pairing.pair_of(index)
         shown_by = pair.reply if pair is not None and pair.failed and pair.request == index else index
         self._seek(shown_by + 1, select=index)

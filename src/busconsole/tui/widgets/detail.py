@@ -181,9 +181,6 @@ class DetailPane(Horizontal):
         entries = entries_from_obj(obj, index)
         return Group(Text(f"{len(entries)} console message(s)", "bold"), console_table(entries))
 
-    def open_tab(self, tab: str) -> None:
-        self.query_one("#detail-tabs", TabbedContent).active = f"tab-{tab}"
-
     def cycle_tab(self, step: int) -> None:
         tabs = self.query_one("#detail-tabs", TabbedContent)
         ids = [pane.id for pane in tabs.query(TabPane) if pane.id]

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from textual.pilot import Pilot
+from tui_helpers import wait_for
 from websockets.asyncio.client import connect
 
 from busconsole.server.runner import ServerThread
@@ -17,24 +16,16 @@ from busconsole.tui.app import BusConsoleApp
 pytestmark = pytest.mark.timeout(60)
 
 
-async def settle(pilot: Pilot[None], ready: Callable[[], bool], what: str) -> None:
-    for _ in range(200):  # bounded: 200 pauses of 50 ms at most
-        if ready():
-            return
-        await pilot.pause(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 async def test_app_shows_both_frontends_and_refuses_to_send(server: ServerThread, tmp_path: Path) -> None:
     session = ProxySession(server.url, port=0, record=tmp_path / "tui.jsonl")
     app = BusConsoleApp(session, filter_text="conn:c2")
     async with app.run_test(size=(140, 40)) as pilot:
-        await settle(pilot, lambda: session.status.phase == "proxy", "the proxy to listen")
+        await wait_for(pilot, lambda: session.status.phase == "proxy", "the proxy to listen")
         url = f"ws://127.0.0.1:{session.tap.port}/store-debug"
         async with connect(url) as a, connect(url) as b:
             for ws in (a, b):
                 await asyncio.wait_for(ws.recv(), 10)
-            await settle(pilot, lambda: set(app.store.values("conn")) == {"c1", "c2"}, "both connections")
+            await wait_for(pilot, lambda: set(app.store.values("conn")) == {"c1", "c2"}, "both connections")
         assert not session.can_send
         assert app.store.values("type").get("PROXY_OPEN") == 2
     assert session.status.phase == "closed"  # the app stopped the session on exit

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import pytest
-from textual.pilot import Pilot
 from textual.widgets._toast import Toast
+from tui_helpers import wait_for
 
 from busconsole.commands.demo import WELCOME, demo_app
 from busconsole.server.runner import ServerThread
@@ -20,28 +17,20 @@ pytestmark = pytest.mark.timeout(60)
 FAST = Pace(think=(0.02, 0.08), log_every=0.2, batch=5)
 
 
-async def settle(pilot: Pilot[Any], ready: Callable[[], bool], what: str) -> None:
-    for _ in range(300):  # bounded: 300 pauses of 50 ms at most
-        if ready():
-            return
-        await pilot.pause(0.05)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 async def test_stream_fills_console_view_has_messages_and_composer_opens(server: ServerThread) -> None:
     session = DemoSession(server.url, frontends=2, subscribe=("compute",), pace=FAST, seed=2)
     app = demo_app(session)
     async with app.run_test(size=(160, 45), notifications=True) as pilot:
-        await settle(pilot, lambda: bool(app.screen.query(Toast)), "the welcome toast")
+        await wait_for(pilot, lambda: bool(app.screen.query(Toast)), "the welcome toast")
         assert "c1 is you" in str(app.screen.query_one(Toast).render()) and "c1 is you" in WELCOME
-        await settle(pilot, lambda: len(app.stream.rows) >= 30 and len(app.store.console) > 0,
+        await wait_for(pilot, lambda: len(app.stream.rows) >= 30 and len(app.store.console) > 0,
                      "the stream to fill and console messages to arrive")
         assert {"c1", "c2", "c3"} <= set(app.store.values("conn"))
 
         await pilot.press("l")
         assert isinstance(app.screen, ConsoleLogsScreen)
         console_list = app.screen.query_one(ConsoleList)
-        await settle(pilot, lambda: console_list.row_count() > 0, "console rows")
+        await wait_for(pilot, lambda: console_list.row_count() > 0, "console rows")
         assert {e.level for e in console_list.entries} & {"log", "info", "warn", "error"}
         await pilot.press("escape")
         assert not isinstance(app.screen, ConsoleLogsScreen)

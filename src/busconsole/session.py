@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from busconsole.commands.common import redacted_url
+from busconsole.facts import FrameFacts
 from busconsole.store import EventStore
 
 if TYPE_CHECKING:
-    from busconsole.facts import FrameFacts
     from busconsole.frames import CapturedFrame
     from busconsole.recording.writer import RecordingWriter
     from busconsole.transport.client import BusClient, ConnectionState
@@ -142,10 +142,19 @@ class ClientActions:
         if self._client is not None:
             await self._client.unsubscribe(entity)
 
-    def _count_update(self, facts: FrameFacts) -> None:
-        """An inbound frame: one more update seen for a subscribed entity, if it is one."""
-        entity = facts.entity
-        if facts.type in UPDATE_TYPES and entity in self.subscriptions:
+    def _count_update(self, facts: FrameFacts | CapturedFrame) -> None:
+        """An inbound frame: one more update seen for a subscribed entity, if it is one.
+
+        Takes the frame itself on the hot path: its decoded object is cached by the store's
+        append, whereas rebuilding the store's facts would cost a lookup per frame."""
+        if isinstance(facts, FrameFacts):
+            kind, entity = facts.type, facts.entity
+        else:
+            obj = facts.obj
+            if obj is None:
+                return
+            kind, entity = str(obj["type"]).upper(), obj.get("entity")
+        if kind in UPDATE_TYPES and entity in self.subscriptions:
             self.subscriptions[entity] += 1
 
 
@@ -222,13 +231,13 @@ class LiveSession(ClientActions):
     # ------------------------------------------------------------------ client callbacks
 
     def _on_frame(self, frame: CapturedFrame) -> None:
-        index = self.store.append(frame)
+        self.store.append(frame)
         if self._writer is not None:
             self._writer.write(frame)
             self.status.recording_bytes = self._writer.bytes
         if frame.dir == "in":
             self.status.frames_in += 1
-            self._count_update(self.store.facts(index))
+            self._count_update(frame)
         else:
             self.status.frames_out += 1
 

@@ -1,5 +1,6 @@
-"""Recording reader speed: index MB/s, time to first frame, RSS, index bytes per frame,
-and `busconsole replay --print --filter level:error` against jq on the same file.
+"""Recording speed: index MB/s, time to first frame, RSS, index bytes per frame,
+`busconsole replay --print --filter level:error` against jq on the same file, and the
+writer's CPU per frame against a bare JSONL append of the same bytes.
 
     .venv/bin/python benchmarks/replay.py            # ~1 GB recording
     .venv/bin/python benchmarks/replay.py --quick    # 100 MB
@@ -11,6 +12,7 @@ Generated files live in a temporary folder that is removed at the end.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +25,7 @@ import psutil
 
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.recording.reader import open_recording
+from busconsole.recording.writer import RecordingWriter
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT.parent / "shared" / "fixtures" / "orchestrix"
@@ -100,6 +103,36 @@ def measure_open(paths: list[Path]) -> dict[str, float]:
             "mb_s": size / 1e6 / total, "rss_mb": rss / 1e6, "bytes_per_frame": index_bytes / max(1, frames)}
 
 
+def measure_writer(folder: Path, n: int, batch: int = 100) -> dict[str, float]:
+    """CPU microseconds per frame: ``write`` one by one, ``write_many`` in batches (what a
+    capture loop hands over per wake-up), and the peer: the frames' bytes appended as
+    JSONL with one ``os.write`` per batch, the least any recorder can do."""
+    raws = [orjson.dumps({"type": "STORE_UPDATE", "entity": "load", "n": i, "pad": "x" * 100}) for i in range(n)]
+
+    def frames() -> list[CapturedFrame]:
+        return [CapturedFrame(i, 1.0 + i, IN, "c1", raw) for i, raw in enumerate(raws)]
+
+    out: dict[str, float] = {}
+    for label in ("write", "write_many"):
+        fs = frames()
+        with RecordingWriter(folder / f"{label}.jsonl", "bench") as w:
+            start = time.process_time()
+            if label == "write":
+                for f in fs:
+                    w.write(f)
+            else:
+                for k in range(0, n, batch):
+                    w.write_many(fs[k : k + batch])
+            out[label] = (time.process_time() - start) / n * 1e6
+    fd = os.open(folder / "bare.jsonl", os.O_WRONLY | os.O_CREAT, 0o600)
+    start = time.process_time()
+    for k in range(0, n, batch):
+        os.write(fd, b"".join(raw + b"\n" for raw in raws[k : k + batch]))
+    out["bare"] = (time.process_time() - start) / n * 1e6
+    os.close(fd)
+    return out
+
+
 def timed(cmd: list[str], out: Path) -> tuple[float, int]:
     start = time.perf_counter()
     with open(out, "wb") as f:
@@ -125,14 +158,22 @@ def main() -> None:
               f"{m['first_s'] * 1000:.1f} ms, RSS after open +{m['rss_mb']:.0f} MB, "
               f"{m['bytes_per_frame']:.1f} index bytes/frame")
 
-        ours, n_ours = timed([sys.executable, "-m", "busconsole.cli", "replay", str(rec_path), "--print",
-                              "--filter", "level:error"], tmp / "ours.out")
+        replay = [sys.executable, "-m", "busconsole.cli", "replay", "--print", "--filter", "level:error"]
+        ours, n_ours = timed([*replay, str(rec_path)], tmp / "ours.out")
+        empty = tmp / "empty.jsonl"  # the same command on a header-only file: the CLI's start-up
+        empty.write_bytes(b'{"busconsole":"recording","version":1,"source":"bench"}\n')
+        startup = min(timed([*replay, str(empty)], tmp / "empty.out")[0] for _ in range(3))
         if shutil.which("jq"):
             jq, n_jq = timed(["jq", "-c", JQ_ERROR, str(rec_path)], tmp / "jq.out")
-            print(f"level:error select: busconsole {ours:.2f} s ({n_ours:,} lines), jq {jq:.2f} s "
-                  f"({n_jq:,} lines): {jq / ours:.1f}x jq")
+            print(f"level:error select: busconsole {ours:.2f} s ({n_ours:,} lines; {startup:.2f} s of it CLI "
+                  f"start-up), jq {jq:.2f} s ({n_jq:,} lines): {jq / ours:.1f}x jq "
+                  f"({jq / max(ours - startup, 1e-3):.1f}x without start-up)")
         else:
             print(f"level:error select: busconsole {ours:.2f} s ({n_ours:,} lines); jq not installed")
+
+        w = measure_writer(tmp, 20_000 if args.quick else 100_000)
+        print(f"writer: write() {w['write']:.1f} us CPU/frame, write_many(100) {w['write_many']:.1f} us; "
+              f"bare JSONL append {w['bare']:.1f} us: write_many costs {w['write_many'] / w['bare']:.1f}x the bare append")
 
         if FIXTURES.is_dir():
             tree = tmp / "logs"

@@ -57,16 +57,32 @@ class Filter:
         root = self.root
         if root is None:
             return range(lo, hi)
+        indexed_from = min(max(lo, getattr(store, "window_start", lo)), hi)
+        older = self._each(store, range(lo, indexed_from))
         found = root.candidates(store)
+        window: Sequence[int]
         if found is None:
-            return self._each(store, range(lo, hi))
-        indexed_from = max(lo, getattr(store, "window_start", lo))
-        older = self._each(store, range(lo, min(indexed_from, hi)))
-        positions, exact = found
-        window = positions[bisect_left(positions, indexed_from):bisect_left(positions, hi)]
-        if not exact:
-            window = self._each(store, window)
+            window = self._scan(store, root, indexed_from, hi)
+        else:
+            positions, exact = found
+            window = positions[bisect_left(positions, indexed_from):bisect_left(positions, hi)]
+            if not exact:
+                window = self._each(store, window)
         return [*older, *window] if older else window
+
+    def _scan(self, store: IndexedStore, root: Node, lo: int, hi: int) -> list[int]:
+        """Every frame in ``[lo, hi)`` tested, through the store's bulk byte search when it has
+        one (``scan_raw``) and the filter offers anchors: only frames holding an anchor are
+        looked at, and those a text-only filter decides on their bytes need no facts."""
+        bulk = getattr(store, "scan_raw", None)
+        sets = root.anchor_sets()
+        if bulk is None or not sets:
+            return self._each(store, range(lo, hi))
+        keep = root.prefilter
+        if root.decided_by_bytes():
+            return [i for i, low in bulk(sets, lo, hi) if keep(low)]
+        test, facts = root.matches, store.facts
+        return [i for i, low in bulk(sets, lo, hi) if keep(low) and test(facts(i))]
 
     def _each(self, store: IndexedStore, indices: Iterable[int]) -> list[int]:
         """The indices whose frames match, testing raw bytes first when the store hands them

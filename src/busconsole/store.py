@@ -4,7 +4,8 @@ A million frames must fit beside their raw bytes with a couple of hundred bytes 
 so there is no Python object per frame: raw bytes sit in large chunks (one buffer and
 an end-offset array per chunk), per-frame fields in typed arrays (strings interned into
 small tables), and every index is an ``array('I')`` of frame indices per value.
-``facts(i)`` and ``frame(i)`` rebuild objects on demand.
+``facts(i)`` and ``frame(i)`` rebuild objects on demand, and ``scan_raw`` searches whole
+chunk buffers at once, which is how a text filter gets through a million frames.
 
 The window is bounded by frame count and raw bytes; the oldest chunk goes first. A
 frame index never changes, and evicted frames stay readable through ``source`` (the
@@ -18,11 +19,13 @@ import bisect
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, Generic, Protocol, TypeVar
 
 from busconsole.console import ConsoleLog
 from busconsole.facts import FrameFacts
+from busconsole.filtering import scan
+from busconsole.filtering.nodes import Anchors
 from busconsole.frames import IN, CapturedFrame, Direction
 from busconsole.pairing import Pairing
 from busconsole.state import EntityState
@@ -138,24 +141,36 @@ class EventStore:
     # ------------------------------------------------------------------ appending
 
     def append(self, frame: CapturedFrame) -> int:
-        """Add a frame; returns its index in the session."""
+        """Add a frame; returns its index in the session.
+
+        This runs for every frame of a live stream, so the common path is kept flat:
+        attribute lookups hoisted, no helper call where a test suffices.
+        """
         index = self._count
+        raw = frame.raw
+        size = len(raw)
         ff = FrameFacts(frame, index)
-        c = self._chunk_for(len(frame.raw))
+        obj = frame.obj
+        chunks = self._chunks
+        c = chunks[-1] if chunks else None
+        if c is None or len(c.ends) >= self._chunk_frames or (c.ends and c.ends[-1] + size > self._chunk_bytes):
+            c = self._new_chunk()
         flags = (_BINARY if frame.binary else 0) | (_MALFORMED if ff.malformed else 0)
-        at, length = 0, 0
-        if ff.req is not None:
+        at = length = 0
+        req = ff.req
+        if req is not None:
             flags |= _HAS_REQ
-            where = _locate_req(frame.raw, ff.req, frame.obj)
+            where = _locate_req(raw, req, obj)
             if where is None:
                 flags |= _ODD_REQ
-                self._odd_reqs[index] = ff.req
+                self._odd_reqs[index] = req
             else:
                 at, length = where
-        shape = self._shapes.id((ff.type, ff.entity, ff.op, ff.conn, ff.dir, ff.levels))
+        key = (ff.type, ff.entity, ff.op, ff.conn, ff.dir, ff.levels)
+        shape = self._shapes.ids.get(key) or self._shapes.id(key)
         columns = self._shape_columns.get(shape) or self._columns_of(shape)
-        c.raw += frame.raw
-        c.ends.append(len(c.raw))
+        c.raw += raw
+        c.ends.append(c.ends[-1] + size if c.ends else size)
         c.t.append(frame.t)
         c.seq.append(frame.seq)
         c.shape.append(shape)
@@ -164,24 +179,26 @@ class EventStore:
         c.req_len.append(length)
         for column in columns:
             column.append(index)
-        self._count += 1
+        self._count = index + 1
         self._held += 1
-        self._bytes += len(frame.raw)
-        self._count_rate(frame.t)
-        self._observe(index, ff, frame.obj)
-        self._evict_if_needed()
+        self._bytes += size
+        buckets = self._buckets
+        if buckets and buckets[-1][0] == int(frame.t // _BUCKET_MS):
+            buckets[-1][1] += 1  # the usual case: same 100 ms as the previous frame
+        else:
+            self._count_rate(frame.t)
+        self._observe(index, ff, obj)
+        if self._held > self.max_frames or self._bytes > self.max_bytes:
+            self._evict_if_needed()
         return index
 
     def extend(self, frames: Iterable[CapturedFrame]) -> None:
         for frame in frames:
             self.append(frame)
 
-    def _chunk_for(self, size: int) -> _Chunk:
+    def _new_chunk(self) -> _Chunk:
         if self._chunks:
-            c = self._chunks[-1]
-            if len(c) < self._chunk_frames and (not len(c) or len(c.raw) + size <= self._chunk_bytes):
-                return c
-            c.seal()
+            self._chunks[-1].seal()
         c = _Chunk(self._count)
         self._chunks.append(c)
         self._starts.append(self._count)
@@ -362,6 +379,33 @@ class EventStore:
         f.orphan = p.is_orphan(i)
         f.failed = p.is_failed(i)
         return f
+
+    def scan_raw(
+        self, anchor_sets: Sequence[Anchors], start: int = 0, stop: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(index, lower-cased raw bytes)`` of the frames in the window within ``[start, stop)``
+        that contain a needle of one of the anchor sets (the one rarest in the first chunk).
+
+        Each chunk is lower-cased once and searched in C, so a filter's text terms cost
+        about one pass over memory instead of a ``frame(i)`` per frame.
+        """
+        lo_i = max(start, self.window_start)
+        hi_i = self._count if stop is None else min(stop, self._count)
+        needles: Anchors | None = None
+        for c in list(self._chunks):
+            k0, k1 = max(lo_i - c.start, 0), min(hi_i - c.start, len(c))
+            if k0 >= k1:
+                continue
+            lo, hi = c.bounds(k0)[0], c.ends[k1 - 1]
+            raw = c.raw[lo:hi]
+            low = (raw if isinstance(raw, bytes) else bytes(raw)).lower()
+            if needles is None:
+                needles = scan.pick(anchor_sets, low[: 1 << 18])
+                if needles is None:
+                    raise ValueError("scan_raw needs at least one anchor set")
+            ends = c.ends
+            for k in scan.hits(low, needles, ends, lo):
+                yield c.start + k, low[(ends[k - 1] if k else 0) - lo : ends[k] - lo]
 
     def positions(self, key: str, value: str) -> Sequence[int]:
         """Ascending indices (in the window) of frames whose ``key`` equals ``value``."""

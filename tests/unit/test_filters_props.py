@@ -17,13 +17,13 @@ from busconsole.filtering.nodes import (
     LevelTerm,
     Node,
     Not,
-    PathTerm,
     RegexTerm,
     TextTerm,
     TimeTerm,
     all_of,
     any_of,
 )
+from busconsole.filtering.paths import PathTerm
 from busconsole.filtering.patterns import Pattern
 from busconsole.filtering.values import parse_time
 from busconsole.filters import Filter, FilterError, parse_filter

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from busconsole.facts import FrameFacts
 from busconsole.filters import Filter, parse_filter
 from busconsole.frames import CapturedFrame
+from busconsole.store import EventStore
 
 INDEXED = ("type", "entity", "req", "conn", "op", "dir")
 
@@ -203,8 +204,6 @@ def conversations(draw: st.DrawFn) -> list[CapturedFrame]:
 
 
 def store_of(fs: Sequence[CapturedFrame], **kw: Any) -> Any:
-    from busconsole.store import EventStore
-
     store = EventStore(**kw)
     store.extend(fs)
     return store
@@ -252,3 +251,52 @@ def test_frames_paged_out_of_the_window_are_still_selected() -> None:
         everything = [i for i in range(200) if flt.matches(FrameFacts(fs[i], i))]
         assert list(flt.select(store)) == everything, text
         assert list(flt.select(store, 150)) == [i for i in everything if i >= 150]
+
+
+# ------------------------------------------------------------------------------ bulk byte search
+
+TEXT_TERMS = st.sampled_from([
+    "active", "ACTIVE", "Partner", "update", '"r2"', '"status"', "c", "m", "payload.status:ACT*",
+    "payload.status:idle", "level:error", "type:query,update", "entity:comp*", "logs",
+])
+
+
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(conversations(), st.lists(st.one_of(TEXT_TERMS, STORE_TERMS), min_size=1, max_size=3),
+       st.booleans(), st.integers(0, 90), st.integers(0, 90))
+def test_bulk_search_over_many_chunks_equals_testing_every_frame(
+        fs: list[CapturedFrame], terms: list[str], either: bool, start: int, stop: int) -> None:
+    store = store_of(fs, max_frames=64, source=ListSource(fs))  # chunks of 8, older ones paged out
+    flt = parse_filter((" or " if either else " ").join(terms))
+    expected = [i for i in range(start, min(stop, len(fs))) if flt.matches(store.facts(i))]
+    assert list(flt.select(store, start, stop)) == expected
+
+
+class CountingStore(EventStore):
+    """An EventStore that notes which frames' facts were asked for."""
+
+    def __init__(self, frames: Sequence[CapturedFrame]) -> None:
+        super().__init__(max_frames=len(frames))
+        self.looked_at: list[int] = []
+        self.extend(frames)
+
+    def facts(self, i: int, now: float | None = None) -> FrameFacts:
+        self.looked_at.append(i)
+        return super().facts(i, now)
+
+
+def test_text_filters_are_decided_on_the_bytes_alone() -> None:
+    store = CountingStore(sample_frames(300))
+    for text, n in (("ACTIVE", 75), ("partner active", 25), ("partner or cloud", 200), ('"r3"', 43)):
+        flt = parse_filter(text)
+        assert list(flt.select(store)) == [i for i in range(300) if flt.matches(FrameFacts(store.frame(i), i))]
+        assert len(flt.select(store)) == n, text
+    assert store.looked_at == []
+
+
+def test_only_frames_holding_the_rarest_anchor_get_their_facts_read() -> None:
+    frames = sample_frames(300)
+    store = CountingStore(frames)
+    flt = parse_filter("payload.status:active -entity:cloud")
+    assert list(flt.select(store)) == [i for i in range(300) if flt.matches(FrameFacts(frames[i], i))]
+    assert store.looked_at == [i for i in range(300) if b"active" in frames[i].raw.lower()]

@@ -163,3 +163,61 @@ def test_every_fixture_file_imports_with_the_documented_counts(fixtures_dir: Pat
     got, problems = read_all(fixtures_dir)  # the whole tree, merged in time order
     assert len(got) == total and problems == []
     assert [f.t for f in got] == sorted(f.t for f in got)
+
+
+# ------------------------------------------------------------------------------ bulk line search
+
+def mixed_recording(path: Path, n: int = 400) -> list[CapturedFrame]:
+    """Frames of every kind a recording holds: JSON in any case, text that is not JSON, binary."""
+    frames = []
+    for i in range(n):
+        kind = i % 8
+        if kind == 5:
+            raw, binary = b'not json: Error "quoted" \\ a/b', False
+        elif kind == 6:
+            raw, binary = b"\x00\xffbinary ERROR here", True
+        else:
+            level = ("error", "ERROR", "log", "warn", "info")[i % 5]
+            raw = orjson.dumps({"type": ("CONSOLE_LOGS", "QUERY", "console_logs")[i % 3], "entity": "partner",
+                                "messages": [{"level": level, "message": f"m{i} a/b"}], "timestamp": i})
+            binary = False
+        frames.append(CapturedFrame(i, float(i), IN, "c1", raw, binary))
+    with RecordingWriter(path, "test") as w:
+        for f in frames:
+            w.write(f)
+    return frames
+
+
+@pytest.mark.parametrize("text", ["level:error", "error", "ERROR here", '"quoted"', "a/b", "type:query",
+                                  "m1*", "payload.x:1", "-level:error", "level:warn or binary"])
+def test_search_lines_misses_no_matching_frame(tmp_path: Path, text: str) -> None:
+    from busconsole.facts import FrameFacts
+    from busconsole.filters import parse_filter
+
+    path = tmp_path / "r.jsonl"
+    mixed_recording(path)
+    flt = parse_filter(text)
+    assert flt.root is not None
+    with open_recording([path]) as rec:
+        rec.wait()
+        every = [i for i in range(len(rec)) if flt.matches(FrameFacts(rec.frame(i), i))]
+        found = [i for i, line in rec.search_lines(flt.root.anchor_sets())
+                 if rec.line(i) == line and flt.matches(FrameFacts(rec.frame(i), i))]
+        assert found == every
+        searched = [i for i, _ in rec.search_lines(flt.root.anchor_sets())]
+        if text == "type:query":  # the search rules lines out before any is parsed
+            assert len(searched) < len(rec)
+
+
+def test_record_frame_reads_busconsole_lines_and_declines_others() -> None:
+    from busconsole.recording.formats import parse_line, record_frame
+
+    f = CapturedFrame(7, 1.5, OUT, 'c"1', b'{"type":"QUERY","x":[1,{"y":"z"}]}')
+    fast = record_frame(f.record_line().rstrip(b"\n"))
+    assert fast is not None and (fast.seq, fast.t, fast.dir, fast.conn, fast.raw) == (7, 1.5, OUT, 'c"1', f.raw)
+    assert fast.obj == parse_line(f.raw)
+    for line in (b'{"seq":1,"t":2,"dir":"in","conn":"c1","frame":{"type":"Q"},"x":1}',
+                 b'{"seq":1,"t":2,"dir":"in","conn":"c1","frame":[1]}',
+                 b'{"seq":1,"t":2,"dir":"in","conn":"c1","raw":"text"}',
+                 b'{"seq":1, "t":2,"dir":"in","conn":"c1","frame":{"type":"Q"}}'):
+        assert record_frame(line) is None, line

@@ -126,3 +126,39 @@ def test_write_after_close_is_refused(tmp_path: Path) -> None:
     w.close()
     with pytest.raises(ValueError):
         w.write(frames(1)[0])
+
+
+@pytest.mark.parametrize("name", ["rec.jsonl", "rec.jsonl.gz"])
+def test_write_many_equals_one_write_per_frame(tmp_path: Path, name: str) -> None:
+    sent = frames(40)
+    secret = {"type": "MUTATION", "entity": "user", "payload": {"password": "hunter2"}}
+    sent[17] = CapturedFrame(18, 18.0, OUT, "c1", orjson.dumps(secret))
+    sent.append(CapturedFrame(41, 1.0, IN, "c1", b"not json at all"))
+    one, many = tmp_path / "one" / name, tmp_path / "many" / name
+    one.parent.mkdir()
+    many.parent.mkdir()
+    with RecordingWriter(one, "x") as w:
+        for f in sent:
+            w.write(f)
+    with RecordingWriter(many, "x") as w:
+        for k in range(0, len(sent), 8):
+            w.write_many(iter(sent[k:k + 8]))
+        w.write_many([])
+    assert w.frames == len(sent)
+    read = [gzip.decompress(p.read_bytes()) if name.endswith(".gz") else p.read_bytes() for p in (one, many)]
+    assert [x.split(b"\n", 1)[1] for x in read] == [read[0].split(b"\n", 1)[1]] * 2  # same lines after the header
+    assert b"hunter2" not in read[1] and read[1].count(b'"password":"***"') == 1
+
+
+def test_write_many_rotates_inside_a_batch(tmp_path: Path) -> None:
+    path = tmp_path / "rec.jsonl"
+    sent = frames(300)
+    with RecordingWriter(path, "ws://127.0.0.1:1", rotate_mb=0.01) as w:
+        w.write_many(sent[:250])
+        w.write_many(sent[250:])
+    assert len(w.paths) >= 3
+    for p in w.paths:
+        assert p.stat().st_size < 0.01 * 1024 * 1024 + 1024
+    with open_recording([path]) as rec:
+        rec.wait()
+        assert [rec.frame(i).seq for i in range(len(rec))] == list(range(1, 301))

@@ -135,11 +135,16 @@ def _report(rec: Recording) -> None:
 
 
 def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int:
-    """Stream matching frames; recording lines go out as they are, without re-encoding."""
+    """Stream matching frames; recording lines go out as they are, without re-encoding.
+
+    With a filter that has byte anchors, only lines holding one are read at all
+    (``Recording.search_lines``); each of those is then tested as a frame.
+    """
     import signal
     import time
 
     from busconsole.facts import FrameFacts
+    from busconsole.recording.formats import record_frame
 
     out = sys.stdout.buffer
     pretty = _pretty_writer() if fmt is Format.pretty else None
@@ -149,22 +154,19 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
     rec.wait()
     done = 0
     buf: list[bytes] = []
-    # Whole runs of lines may be skipped on bytes only where each line holds its frame's
-    # bytes verbatim: busconsole recordings (debug-log lines are converted first).
-    skip_runs = flt.prefilter if flt is not None and all(fi.header for fi in rec.files) else None
+    root = flt.root if flt is not None else None
+    anchors = root.anchor_sets() if root is not None else []
+    binary = root is None or not root.needs_object()
     try:
         while True:
-            for i, line in rec.iter_lines(done, skip_runs):
-                record = line.startswith(b'{"seq":')
-                if flt is not None and record and not flt.prefilter(line):
-                    continue
-                frame = rec.frame(i)
-                if flt is not None and not ((record or flt.prefilter(frame.raw)) and flt.matches(FrameFacts(frame, i))):
+            for i, line in rec.search_lines(anchors, done, binary):
+                frame = record_frame(line) or rec.frame(i)
+                if root is not None and not root.matches(FrameFacts(frame, i)):
                     continue
                 if pretty is not None:
                     pretty(frame)
                     continue
-                buf.append(line + b"\n" if record else frame.record_line())
+                buf.append(line + b"\n" if line.startswith(b'{"seq":') else frame.record_line())
                 if len(buf) >= 512:
                     out.write(b"".join(buf))
                     buf.clear()
@@ -242,7 +244,7 @@ def _stats(rec: Recording, flt: Filter | None) -> int:
 
 def _tui(files: list[str], follow: bool, filter_expr: str | None) -> int:
     try:
-        from busconsole.tui.replay import run_replay  # type: ignore[import-not-found]
+        from busconsole.tui.replay import run_replay
     except ImportError:
         note("the replay TUI is not available in this build; use --print, --stats or --to")
         return EXIT_UNREACHABLE

@@ -3,20 +3,28 @@
 Each node has ``cost`` (0: facts only, 1: raw bytes, 2: the decoded object) so an
 ``and`` tries cheap children first; ``candidates`` answers indexed terms from the
 store without looking at frames; ``prefilter`` says False only when a frame's
-lower-cased raw bytes rule a match out.
+lower-cased raw bytes rule a match out. ``anchor_sets`` offers needles for a bulk
+search over many frames at once (:mod:`busconsole.filtering.scan`): every frame that
+matches contains at least one needle of each set, so only frames holding one need a look.
+Terms on the decoded object (dotted paths) live in :mod:`busconsole.filtering.paths`.
 """
 
 from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
 from busconsole.facts import FrameFacts
 from busconsole.filtering.keys import IS_TYPES, KEY_TERM
-from busconsole.filtering.patterns import Pattern, quote, regex_flags, verbatim_needle
-from busconsole.filtering.values import TimeValue, is_number
+from busconsole.filtering.patterns import (
+    Pattern,
+    longest_verbatim_needle,
+    quote,
+    regex_flags,
+)
+from busconsole.filtering.values import TimeValue
 
 
 class IndexedStore(Protocol):
@@ -31,6 +39,8 @@ class IndexedStore(Protocol):
 
 # Sorted candidate indices, and whether every one of them is certain to match.
 Candidates = tuple[Sequence[int], bool]
+# Lower-cased byte strings of which every matching frame contains at least one.
+Anchors = tuple[bytes, ...]
 
 COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     ">": operator.gt, ">=": operator.ge, "<": operator.lt, "<=": operator.le,
@@ -64,6 +74,18 @@ class Node:
         return True
 
     def has_needles(self) -> bool:
+        return False
+
+    def anchor_sets(self) -> list[Anchors]:
+        """Alternative anchor sets, any one of which a bulk search may use; [] when none holds."""
+        return []
+
+    def decided_by_bytes(self) -> bool:
+        """True when ``prefilter`` on the lower-cased raw bytes is the exact answer."""
+        return False
+
+    def needs_object(self) -> bool:
+        """True when only a frame that is a JSON object can match (not text, not binary)."""
         return False
 
     def _key(self) -> tuple[Any, ...]:
@@ -105,6 +127,15 @@ class And(Node):
     def has_needles(self) -> bool:
         return any(c.has_needles() for c in self.children)
 
+    def anchor_sets(self) -> list[Anchors]:
+        return [a for c in self.children for a in c.anchor_sets()]
+
+    def decided_by_bytes(self) -> bool:
+        return all(c.decided_by_bytes() for c in self.children)
+
+    def needs_object(self) -> bool:
+        return any(c.needs_object() for c in self.children)
+
     def _key(self) -> tuple[Any, ...]:
         return self.children
 
@@ -134,6 +165,19 @@ class Or(Node):
     def has_needles(self) -> bool:
         return all(c.has_needles() for c in self.children)
 
+    def anchor_sets(self) -> list[Anchors]:
+        """One set: the best set of each child together (a match of any child is a match)."""
+        best = [_best(c.anchor_sets()) for c in self.children]
+        if any(b is None for b in best):
+            return []
+        return [tuple(sorted({n for b in best for n in b or ()}))]
+
+    def decided_by_bytes(self) -> bool:
+        return all(c.decided_by_bytes() for c in self.children)
+
+    def needs_object(self) -> bool:
+        return all(c.needs_object() for c in self.children)
+
     def _key(self) -> tuple[Any, ...]:
         return self.children
 
@@ -155,6 +199,11 @@ class Not(Node):
     def __str__(self) -> str:
         inner = str(self.child)
         return f"-({inner})" if isinstance(self.child, (And, Or)) else f"-{inner}"
+
+
+def _best(sets: list[Anchors]) -> Anchors | None:
+    """Without data to count in, the set whose shortest needle is longest, then the smallest."""
+    return max(sets, key=lambda a: (min(map(len, a)), -len(a)), default=None)
 
 
 def all_of(children: Sequence[Node]) -> Node:
@@ -214,6 +263,19 @@ class FieldTerm(Node):
     def has_needles(self) -> bool:
         return self._needles is not None
 
+    def anchor_sets(self) -> list[Anchors]:
+        if self._needles is None:
+            return []
+        if len(self._needles) == 1:
+            return [(n,) for n in self._needles[0]]
+        return [tuple(sorted({max(needles, key=len) for needles in self._needles}))]
+
+    def needs_object(self) -> bool:
+        """entity, op and req come from the object; so does a type other than MALFORMED."""
+        if self.key == "type":
+            return not any(p.matches("MALFORMED") for p in self.patterns)
+        return self.key in ("entity", "op", "req")
+
     def _key(self) -> tuple[Any, ...]:
         return (self.key, self.patterns)
 
@@ -242,6 +304,9 @@ class LevelTerm(FieldTerm):
 
     def matches(self, facts: FrameFacts) -> bool:
         return any(p.matches(level) for level in facts.levels for p in self.patterns)
+
+    def needs_object(self) -> bool:
+        return True
 
 
 class IsTerm(Node):
@@ -341,6 +406,16 @@ class TextTerm(Node):
     def has_needles(self) -> bool:
         return self._ascii
 
+    def anchor_sets(self) -> list[Anchors]:
+        """The longest run that every JSON encoder writes verbatim, as the frame may be read
+        back from a file written by another encoder (``\\/`` escapes). Non-ASCII text has
+        none: Unicode case folding can turn it into other bytes."""
+        needle = longest_verbatim_needle(self.text) if self._ascii else None
+        return [] if needle is None else [(needle,)]
+
+    def decided_by_bytes(self) -> bool:
+        return self._ascii
+
     def _key(self) -> tuple[Any, ...]:
         return (self.text,)
 
@@ -365,100 +440,3 @@ class RegexTerm(Node):
 
     def __str__(self) -> str:
         return f"/{self.pattern}/{self.flags}"
-
-
-# --------------------------------------------------------------------------- terms on the object
-
-
-def walk(value: Any, path: Sequence[str]) -> Iterator[Any]:
-    """Values at ``path``; a list fans out (any item may match), ``*`` is any key or item."""
-    if isinstance(value, list):
-        if path and path[0].isdigit():
-            i = int(path[0])
-            if i < len(value):
-                yield from walk(value[i], path[1:])
-            return
-        rest = path[1:] if path and path[0] == "*" else path
-        for item in value:
-            yield from walk(item, rest)
-        return
-    if not path:
-        yield value
-        return
-    if isinstance(value, dict):
-        head, rest = path[0], path[1:]
-        if head == "*":
-            for item in value.values():
-                yield from walk(item, rest)
-        elif head in value:
-            yield from walk(value[head], rest)
-
-
-def scalar_text(value: Any) -> str | None:
-    """How a JSON scalar reads in a filter value; containers have no text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    return None
-
-
-class PathTerm(Node):
-    """``payload.status:ACTIVE`` (patterns, any case) or ``payload.count>5`` (a number)."""
-
-    cost = 2
-
-    def __init__(self, path: Sequence[str], op: str, patterns: Sequence[Pattern] = (),
-                 number: float | None = None) -> None:
-        self.path, self.op, self.patterns, self.number = tuple(path), op, tuple(patterns), number
-        self._test = COMPARE.get(op)
-        self._numeric = tuple(float(p.text) if p.literal and is_number(p.text) else None
-                              for p in self.patterns)
-        names = (verbatim_needle(s) for s in self.path if s != "*" and not s.isdigit())
-        self._keys = tuple(b'"%s"' % n for n in names if n)
-        self._values = tuple(() if num is not None else p.needles()
-                             for p, num in zip(self.patterns, self._numeric, strict=True))
-
-    def matches(self, facts: FrameFacts) -> bool:
-        obj = facts.obj
-        if obj is None:
-            return False
-        return any(self._value_matches(v) for v in walk(obj, self.path))
-
-    def _value_matches(self, value: Any) -> bool:
-        is_num = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if self._test is not None:
-            return is_num and self._test(value, self.number)
-        text = scalar_text(value)
-        for p, num in zip(self.patterns, self._numeric, strict=True):
-            if num is not None and is_num:
-                if value == num:
-                    return True
-            elif text is not None and p.matches(text):
-                return True
-            elif text is None and p.kind == "wildcard" and p.text.strip("*") == "":
-                return True  # key:* also matches an object or list that is there
-        return False
-
-    def prefilter(self, low: bytes) -> bool:
-        if not all(k in low for k in self._keys):
-            return False
-        if self._test is not None or any(not v for v in self._values):
-            return True
-        return any(all(n in low for n in needles) for needles in self._values)
-
-    def has_needles(self) -> bool:
-        return bool(self._keys) or (self._test is None and all(self._values))
-
-    def _key(self) -> tuple[Any, ...]:
-        return (self.path, self.op, self.patterns, self.number)
-
-    def __str__(self) -> str:
-        path = ".".join(self.path) if len(self.path) > 1 else "." + self.path[0]
-        if self._test is not None:
-            return f"{path}{self.op}{self.number!r}"
-        return f"{path}:" + ",".join(str(p) for p in self.patterns)

@@ -29,6 +29,12 @@ def verbatim_needle(text: str) -> bytes | None:
     return None
 
 
+def longest_verbatim_needle(text: str) -> bytes | None:
+    """The longest run of ``text`` that must appear as-is in JSON text, lower-cased, or None."""
+    runs = "".join(c if c in _VERBATIM else "\0" for c in text).split("\0")
+    return verbatim_needle(max(runs, key=len))
+
+
 def quote(text: str) -> str:
     """A double-quoted form that the scanner reads back to ``text``."""
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -36,7 +36,7 @@ FORMAT_VERSION = 1
 LOG_CONN = "log"
 _REQUESTS = frozenset(REQUEST_TYPES)
 _RECORD_HEAD = re.compile(
-    rb'\{"seq":-?\d+,"t":[-+0-9.eE]+,"dir":"(?:in|out)","conn":"(?:[^"\\]|\\.)*","frame":'
+    rb'\{"seq":(-?\d+),"t":([-+0-9.eE]+),"dir":"(in|out)","conn":"((?:[^"\\]|\\.)*)","frame":'
 )
 _FAST_T = re.compile(rb'\{"seq":-?\d+,"t":(-?[0-9.eE+-]+)[,}]|\{"timestamp":(-?[0-9.]+)[,}]')
 
@@ -125,6 +125,27 @@ def line_frame(line: bytes, obj: dict[str, Any], seq: int) -> CapturedFrame:
     if isinstance(frame_obj.get("type"), str):
         cap._obj = frame_obj
     return cap
+
+
+def record_frame(line: bytes) -> CapturedFrame | None:
+    """The frame of a recording line in the shape busconsole writes, decoding only the frame's
+    own bytes (not the wrapper, nor re-encoding them); None for any other line."""
+    head = _RECORD_HEAD.match(line)
+    if head is None or line[-1:] != b"}":
+        return None
+    raw = line[head.end() : -1]
+    seq, t, direction, conn = head.groups()
+    try:
+        obj = orjson.loads(raw)
+        frame = CapturedFrame(int(seq), float(t), OUT if direction == b"out" else IN,
+                              orjson.loads(b'"%s"' % conn) if b"\\" in conn else conn.decode(), raw)
+    except ValueError:  # orjson.JSONDecodeError is one too
+        return None
+    if not isinstance(obj, dict):
+        return None
+    if isinstance(obj.get("type"), str):
+        frame._obj = obj
+    return frame
 
 
 def malformed_line(line: bytes, seq: int) -> CapturedFrame:

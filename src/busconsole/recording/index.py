@@ -1,9 +1,12 @@
 """FileIndex: the byte offsets of a file's frame lines, scanned fast and read on demand.
 
 A frame costs 8 bytes of index (one ``array('Q')`` entry, the line's start); lines
-are parsed only when asked for. The scan reads big chunks and splits them in C; a
-chunk is checked line by line only when it is not made purely of ``{…}`` lines
-(one ``count(b"}\\n{")`` proves that), so garbage costs nothing when there is none.
+are parsed only when asked for. The scan walks an mmap of the file with ``find`` and
+does no per-line check when a block is made purely of lines starting with ``{`` (one
+regex search in C proves it): such lines are validated lazily, when a frame is read,
+and only the file's last line is parsed at the end to report a torn write. A block
+holding anything else (blank lines, text, arrays, indented objects) is checked
+line by line, so garbage is skipped and reported with its line number.
 
 The scan may run in another thread while frames are read: entries are only ever
 appended, and a line is read through an mmap that is re-opened when the file grows.
@@ -12,15 +15,19 @@ appended, and a line is read through an mmap that is re-opened when the file gro
 from __future__ import annotations
 
 import mmap
+import os
+import re
 import threading
 from array import array
 from collections.abc import Iterator
-from itertools import accumulate
 from pathlib import Path
 
+from busconsole.filtering import scan
+from busconsole.filtering.nodes import Anchors
 from busconsole.recording import formats
 
 CHUNK = 4 << 20
+_STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
 
 
 class FileIndex:
@@ -40,7 +47,7 @@ class FileIndex:
         self._mm: mmap.mmap | None = None
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
-        self._pending_tail: tuple[int, int] | None = None
+        self._unchecked = 0  # the index length when a block was indexed without line checks
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -65,43 +72,59 @@ class FileIndex:
     def scan(self) -> None:
         """Index everything written so far (call again to pick up growth)."""
         with self._scan_lock, open(self.path, "rb") as f:
-            f.seek(self.scanned)
-            carry = b""
-            while True:
-                data = f.read(CHUNK)
-                if not data:
-                    break
-                buf = carry + data if carry else data
-                cut = buf.rfind(b"\n") + 1
-                if cut == 0:
-                    carry = buf
-                    continue
-                self._index(buf[:cut] if cut < len(buf) else buf, self.scanned)
-                self.scanned += cut
-                carry = buf[cut:]
-            if carry:
-                self._tail(carry)
+            size = os.fstat(f.fileno()).st_size
+            if size <= self.scanned:
+                self.done = True
+                return
+            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
+                pos = self.scanned
+                while pos < size:
+                    cut = mm.rfind(b"\n", pos, min(size, pos + CHUNK)) + 1 or mm.find(b"\n", pos) + 1
+                    if not cut:
+                        break
+                    self._index(mm, pos, cut)
+                    self.scanned = pos = cut
+                self._check_last(mm)
+                if pos < size:
+                    self._tail(mm[pos:size])
             self.done = True
 
-    def _index(self, body: bytes, base: int) -> None:
-        lines = body.splitlines(True)
-        if base == 0 and self.header is not None:
-            first = lines.pop(0)
-            base += len(first)
+    def _index(self, mm: mmap.mmap, lo: int, hi: int) -> None:
+        """Index the whole lines in ``mm[lo:hi]`` (``hi`` just past a newline)."""
+        if lo == 0 and self.header is not None:
+            lo = mm.find(b"\n") + 1
             self.lines += 1
-            body = body[len(first) :]
-            if not lines:
+            if lo >= hi:
                 return
-        n = len(lines)
-        if body[:1] == b"{" and body.endswith(b"}\n") and body.count(b"}\n{") == n - 1:
-            self.offsets.extend(accumulate(map(len, lines[:-1]), initial=base))
-            self.lines += n
+        if mm[lo : lo + 1] == b"{" and _STRAY_LINE.search(mm, lo, hi - 1) is None:
+            before = len(self.offsets)
+            append, find = self.offsets.append, mm.find
+            while lo < hi:
+                append(lo)
+                lo = find(b"\n", lo, hi) + 1
+            self.lines += len(self.offsets) - before
+            self._unchecked = len(self.offsets)
             return
-        pos = base
-        for line in lines:
+        pos = lo
+        for line in mm[lo:hi].splitlines(True):
             self.lines += 1
             self._check(line.strip(), pos)
             pos += len(line)
+
+    def _check_last(self, mm: mmap.mmap) -> None:
+        """Parse the newest line indexed without a check when it ends the file: a torn write shows
+        there, while lines in the middle are validated when they are read."""
+        n = len(self.offsets)
+        if not n or self._unchecked != n:
+            return
+        start = self.offsets[-1]
+        end = mm.find(b"\n", start)
+        if end + 1 != len(mm) or formats.parse_line(mm[start:end].strip()) is not None:
+            return
+        self.offsets.pop()
+        self._unchecked = 0
+        self.clean = False
+        self.problems.append(f"{self.name}:{self.lines}: skipped a torn line")
 
     def _check(self, text: bytes, pos: int) -> bool:
         if not text:
@@ -158,6 +181,41 @@ class FileIndex:
                 data = mm[offs[j] : end]
             yield j, data
             j = k
+
+    def search(
+        self, needles: Anchors, start: int = 0, also: bytes | None = None, block: int = 1 << 22
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(j, line)`` of the frame lines from ``start`` on that contain a needle, any ASCII case
+        (or ``also``, a lower-case mark searched only in blocks that hold it at all).
+
+        Each block of lines is lower-cased and searched in C (:func:`scan.hits`), so lines
+        without a needle cost no Python work. Only for a clean file, like :meth:`blocks`.
+        """
+        offs = self.offsets
+        n = len(offs)
+        j = start
+        while j < n:
+            k = min(n, j + max(1, block // 256))
+            with self._mm_lock:
+                mm = self._map(offs[k - 1])
+                end = offs[k] if k < n else mm.find(b"\n", offs[k - 1]) + 1 or len(mm)
+                data = mm[offs[j] : end]
+            ends = offs[j + 1 : k]
+            ends.append(end)
+            origin = offs[j]
+            low = data.lower()
+            marked = (*needles, also) if also is not None and also in low else needles
+            for h in scan.hits(low, marked, ends, origin):
+                yield j + h, data[(ends[h - 1] if h else origin) - origin : ends[h] - origin].strip()
+            j = k
+
+    def sample(self, size: int = 1 << 18) -> bytes:
+        """Up to ``size`` bytes of frame lines from the first one on, lower-cased."""
+        if not self.offsets:
+            return b""
+        with self._mm_lock:
+            mm = self._map(self.offsets[0])
+            return mm[self.offsets[0] : self.offsets[0] + size].lower()
 
     def line_number(self, i: int) -> int:
         """1-based line number of frame line ``i`` (counts newlines: for reports only)."""

@@ -28,6 +28,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from types import TracebackType
 
+from busconsole.filtering import scan
+from busconsole.filtering.nodes import Anchors
 from busconsole.frames import CapturedFrame
 from busconsole.recording import formats
 from busconsole.recording.index import FileIndex
@@ -36,6 +38,7 @@ from busconsole.recording.writer import part_path
 SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 _FILE_BITS = 40  # merged order entries pack (file number << 40 | line number)
 _LINE_MASK = (1 << _FILE_BITS) - 1
+_BASE64_RECORD = b'"enc":"base64"'  # a binary frame's record: its bytes are not in the line as they are
 
 
 class RecordingError(Exception):
@@ -213,20 +216,58 @@ class Recording:
             return
         for k, fi in enumerate(self.files[: len(self._starts)]):
             base = self._starts[k]
-            if base + len(fi) <= start:
+            if base + len(fi) > start:
+                yield from self._file_lines(fi, base, max(0, start - base), end, block_filter)
+
+    @staticmethod
+    def _file_lines(
+        fi: FileIndex, base: int, first: int, end: int, block_filter: Callable[[bytes], bool] | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """One file's part of :meth:`iter_lines`: lines ``first`` on, numbered from ``base``."""
+        if not fi.clean:
+            for j in range(first, min(len(fi), end - base)):
+                yield base + j, fi.line(j)
+            return
+        for j, data in fi.blocks(first):
+            if block_filter is not None and not block_filter(data):
+                continue
+            for n, line in enumerate(data.splitlines(), base + j):
+                if n >= end:
+                    return
+                yield n, line.strip()
+
+    def search_lines(
+        self, anchor_sets: Sequence[Anchors], start: int = 0, binary: bool = True
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(index, line)`` from ``start`` on, in stream order, skipping lines that cannot hold
+        a frame matching a filter with these anchor sets (``Node.anchor_sets``).
+
+        A busconsole recording keeps each frame's bytes verbatim in its line (anchors are
+        made of characters JSON never escapes), so only lines holding a needle of the rarest
+        set are yielded, plus base64 records (binary frames) unless ``binary`` is False (the
+        filter needs a JSON object: ``Node.needs_object``); other files, merged streams and
+        files with skipped lines yield every line. Callers still test each frame: this only
+        rules lines out.
+        """
+        files = self.files[: len(self._starts)]
+        if not anchor_sets or self._order is not None or not files:
+            yield from self.iter_lines(start)
+            return
+        needles = scan.pick(anchor_sets, files[0].sample())
+        assert needles is not None
+        end = len(self)
+        for k, fi in enumerate(files):
+            base = self._starts[k]
+            if base + len(fi) <= start or base >= end:
                 continue
             first = max(0, start - base)
-            if not fi.clean:
-                for j in range(first, min(len(fi), end - base)):
-                    yield base + j, fi.line(j)
+            if fi.header is None or not fi.clean:
+                yield from self._file_lines(fi, base, first, end)
                 continue
-            for j, data in fi.blocks(first):
-                if block_filter is not None and not block_filter(data):
-                    continue
-                for n, line in enumerate(data.splitlines(), base + j):
-                    if n >= end:
-                        return
-                    yield n, line.strip()
+            for j, line in fi.search(needles, first, also=_BASE64_RECORD if binary else None):
+                if base + j >= end:
+                    return
+                yield base + j, line
 
     def frame(self, i: int) -> CapturedFrame:
         k, j = self._locate(i)
@@ -236,6 +277,9 @@ class Recording:
         except (OSError, ValueError) as exc:
             self._report(k, j, f"unreadable ({exc})")
             return formats.malformed_line(b"", i)
+        fast = formats.record_frame(line)
+        if fast is not None:
+            return fast
         obj = formats.parse_line(line)
         if obj is None or formats.is_header(obj):
             self._report(k, j, "not a JSON frame; shown as malformed")

@@ -20,12 +20,14 @@ from busconsole.commands.common import (
     TokenOpt,
     connection_options,
     die,
+    filter_option,
     note,
 )
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from busconsole.commands.common import ConnectOptions
     from busconsole.filters import Filter
     from busconsole.frames import CapturedFrame
     from busconsole.recording.reader import Recording
@@ -44,11 +46,13 @@ fresh requestIds (the old → new mapping is printed). Without --yes it is a dry
 the plan is printed and nothing is sent. --pace original keeps the recorded spacing
 (scaled by --speed), fast sends at once, ack waits for each reply. --check compares
 every reply with the recorded one, ignoring timestamps and requestIds, and prints the
-differences.
+differences. On a terminal, --to without --yes, --check, --print or --stats opens the
+TUI instead, with URL as where `e` (edit and resend) sends; --read-only refuses
+mutations there.
 
 Exit codes: 0 done (every reply matched with --check), 1 a reply differed or was an
-ERROR or never came, 2 a file could not be read or the server could not be reached
-(or the TUI is not available), 64 bad usage or a bad --filter.
+ERROR or never came, 2 a file could not be read or the server could not be reached,
+64 bad usage or a bad --filter.
 """
 
 
@@ -86,33 +90,27 @@ def register(app: typer.Typer) -> None:
         token: TokenOpt = None,
         header: HeaderOpt = None,
         profile: ProfileOpt = None,
+        read_only: Annotated[
+            bool, typer.Option("--read-only", help="In the TUI with --to: refuse to send MUTATION frames.")
+        ] = False,
     ) -> None:
-        flt = _parse(filter_expr)
+        flt = filter_option(filter_expr)
         if speed <= 0:
             die("--speed must be positive", EXIT_USAGE)
-        if to is not None:
+        headless = print_ or stats or not sys.stdout.isatty()
+        if to is not None and (headless or yes or check):
             rec = _open(files, False)
             opts = connection_options(to, token=token, headers=header, profile=profile)
             code = _send(rec, opts.url, opts.headers, opts.redacted_url(), flt, yes, pace, speed,
                          stop_on_error, check, timeout)
         elif stats:
             code = _stats(_open(files, False), flt)
-        elif print_ or not sys.stdout.isatty():
+        elif headless:
             code = _print(_open(files, follow), flt, fmt, follow)
         else:
-            code = _tui(files, follow, filter_expr)
+            target = connection_options(to, token=token, headers=header, profile=profile) if to else None
+            code = _tui(files, follow, filter_expr, target, read_only)
         raise typer.Exit(code)
-
-
-def _parse(expr: str | None) -> Filter | None:
-    if not expr:
-        return None
-    from busconsole.filters import FilterError, parse_filter
-
-    try:
-        return parse_filter(expr)
-    except FilterError as exc:
-        die(f"--filter: {exc}", EXIT_USAGE)
 
 
 def _open(files: list[str], follow: bool) -> Recording:
@@ -242,13 +240,22 @@ def _stats(rec: Recording, flt: Filter | None) -> int:
 # ---------------------------------------------------------------------- TUI
 
 
-def _tui(files: list[str], follow: bool, filter_expr: str | None) -> int:
-    try:
-        from busconsole.tui.replay import run_replay
-    except ImportError:
-        note("the replay TUI is not available in this build; use --print, --stats or --to")
-        return EXIT_UNREACHABLE
-    return int(run_replay([Path(f) for f in files], follow=follow, filter=filter_expr) or 0)
+def _tui(
+    files: list[str], follow: bool, filter_expr: str | None, target: ConnectOptions | None, read_only: bool
+) -> int:
+    from busconsole.tui.replay import run_replay
+
+    return int(
+        run_replay(
+            [Path(f) for f in files],
+            follow=follow,
+            filter=filter_expr,
+            to=target.url if target else None,
+            read_only=read_only or bool(target and target.read_only),
+            headers=target.headers if target else None,
+        )
+        or 0
+    )
 
 
 # ---------------------------------------------------------------------- --to

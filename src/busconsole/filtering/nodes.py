@@ -30,7 +30,8 @@ from busconsole.filtering.values import TimeValue
 class IndexedStore(Protocol):
     """What :meth:`Filter.select` needs of the event store."""
 
-    first_index: int
+    @property
+    def first_index(self) -> int: ...
 
     def __len__(self) -> int: ...
     def facts(self, index: int) -> FrameFacts: ...

@@ -30,12 +30,13 @@ from busconsole.frames import IN, CapturedFrame, Direction
 VIEW_BACKLOG = 10_000
 RECORD_BACKLOG = 200_000
 BATCH_PAUSE = 0.01  # seconds the recorder lets frames gather once it has caught up
+MAX_BATCH = 1000  # frames per write at most, so a huge backlog still reaches the disk steadily
 
 
 class FrameWriter(Protocol):
     """What the recorder needs of a recording writer (``recording.writer.RecordingWriter``)."""
 
-    def write(self, frame: CapturedFrame) -> Any: ...
+    def write_many(self, frames: list[CapturedFrame]) -> Any: ...
 
     def close(self) -> None: ...
 
@@ -65,27 +66,32 @@ class Recorder:
 
     def _run(self) -> None:
         while True:
-            frame = self._queue.get()
-            while frame is not None:
-                self._write(frame)
-                if self._queue.empty():
+            batch: list[CapturedFrame] = []
+            item = self._queue.get()
+            while item is not None:
+                batch.append(item)
+                if self._queue.empty() or len(batch) >= MAX_BATCH:
                     break
-                frame = self._queue.get()
-            if frame is None:
+                item = self._queue.get()
+            if batch:
+                self._write(batch)
+            if item is None:
                 return
-            # Caught up: let frames gather rather than wake (and take the GIL) for each one.
-            time.sleep(BATCH_PAUSE)
+            if self._queue.empty():
+                # Caught up: let frames gather rather than wake (and take the GIL) for each one.
+                time.sleep(BATCH_PAUSE)
 
-    def _write(self, frame: CapturedFrame) -> None:
+    def _write(self, batch: list[CapturedFrame]) -> None:
+        """One write (one system call, one redaction check) for everything that gathered."""
         if self.error is not None:
-            self.lost += 1
+            self.lost += len(batch)
             return
         try:
-            self.writer.write(frame)
-            self.written += 1
+            self.writer.write_many(batch)
+            self.written += len(batch)
         except (OSError, ValueError) as exc:  # disk full, closed file: keep draining, say so
             self.error = str(exc)
-            self.lost += 1
+            self.lost += len(batch)
 
     def close(self) -> None:
         """Write what is queued, then close the writer. Blocks until done."""

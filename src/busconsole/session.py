@@ -184,6 +184,7 @@ class LiveSession(ClientActions):
         self._headers = dict(headers or {})
         self._record = record
         self._writer: RecordingWriter | None = None
+        self._unwritten: list[CapturedFrame] = []
         self._client: BusClient | None = None
         self._task: asyncio.Task[None] | None = None
 
@@ -225,6 +226,7 @@ class LiveSession(ClientActions):
             self.status.recording_path = Path(self._writer.path)
             self.status.recording_bytes = 0
         elif not on and self._writer is not None:
+            self._write_out()
             self._writer.close()
             self._writer = None
 
@@ -233,13 +235,21 @@ class LiveSession(ClientActions):
     def _on_frame(self, frame: CapturedFrame) -> None:
         self.store.append(frame)
         if self._writer is not None:
-            self._writer.write(frame)
-            self.status.recording_bytes = self._writer.bytes
+            # Frames of one event-loop turn go to disk in one write, right after it.
+            if not self._unwritten:
+                asyncio.get_running_loop().call_soon(self._write_out)
+            self._unwritten.append(frame)
         if frame.dir == "in":
             self.status.frames_in += 1
             self._count_update(frame)
         else:
             self.status.frames_out += 1
+
+    def _write_out(self) -> None:
+        frames, self._unwritten = self._unwritten, []
+        if self._writer is not None and frames:
+            self._writer.write_many(frames)
+            self.status.recording_bytes = self._writer.bytes
 
     def _on_state(self, state: ConnectionState) -> None:
         st = self.status

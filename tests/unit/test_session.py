@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import stat
 import time
 from typing import Any
@@ -56,6 +57,9 @@ async def test_live_session_records_counts_and_pairs(server: Any) -> None:
         await session.stop()
     assert session.status.phase == "closed" and not session.recording
     assert b"s3cret" not in path.read_bytes()
+    # every frame the store took in is in the recording, in order, once
+    seqs = [json.loads(line)["seq"] for line in path.read_bytes().splitlines()[1:]]
+    assert seqs == [session.store.frame(i).seq for i in range(len(session.store))]
 
 
 async def test_read_only_refuses_mutations_and_sends_nothing(server: Any) -> None:

@@ -1,9 +1,9 @@
 """FrameFacts: what the filter language, the views and the statistics ask about one frame.
 
-The event store computes these once per frame at append time (cheap fields from the
-decoded JSON) and fills in the pairing fields as replies arrive. Headless streams
-build them straight from a CapturedFrame. Raw bytes and the decoded object are
-reached through ``frame``, which the store may rebuild on demand.
+The event store keeps these fields in compact columns (``frame_fields`` once per frame
+at append time) and rebuilds a FrameFacts, pairing fields included, when asked.
+Headless streams build them straight from a CapturedFrame. Raw bytes and the decoded
+object are reached through ``frame``, which the store may rebuild on demand.
 """
 
 from __future__ import annotations
@@ -30,6 +30,18 @@ def console_levels(obj: dict[str, Any]) -> frozenset[str]:
         level = obj.get("level")
         return frozenset((str(level).lower(),)) if isinstance(level, str) else _EMPTY
     return frozenset(str(m.get("level", "log")).lower() for m in msgs if isinstance(m, dict))
+
+
+def frame_fields(obj: dict[str, Any]) -> tuple[str, str | None, str | None, frozenset[str]]:
+    """type, entity, operation and console levels of a decoded frame, as filters compare them."""
+    type_ = str(obj["type"]).upper()
+    op = obj.get("operation")
+    return (
+        type_,
+        str_or_none(obj.get("entity")),
+        op.upper() if isinstance(op, str) else str_or_none(op),
+        console_levels(obj) if type_ == "CONSOLE_LOGS" else _EMPTY,
+    )
 
 
 class FrameFacts:
@@ -70,12 +82,8 @@ class FrameFacts:
             self.malformed = True
             return
         self.malformed = False
-        self.type = str(obj["type"]).upper()
-        self.entity = str_or_none(obj.get("entity"))
-        op = obj.get("operation")
-        self.op = op.upper() if isinstance(op, str) else str_or_none(op)
+        self.type, self.entity, self.op, self.levels = frame_fields(obj)
         self.req = str_or_none(obj.get("requestId"))
-        self.levels = console_levels(obj) if self.type == "CONSOLE_LOGS" else _EMPTY
 
     @property
     def frame(self) -> CapturedFrame:

@@ -39,6 +39,13 @@ OVERALL: tuple[str, str | None] = ("*", None)
 
 _REQUEST, _REPLY, _ANSWERED, _FAILED, _ORPHAN, _ERROR_REPLY = 1, 2, 4, 8, 16, 32
 _LOOSE_KEEP = 64  # uncaused STORE_UPDATEs remembered per entity, for late MUTATION_SUCCESS
+_BLOCK = 4096
+_ZEROS_I = array("i", bytes(4 * _BLOCK))
+_ZEROS_F = array("f", bytes(4 * _BLOCK))
+_EFFECT = 64  # role of a STORE_UPDATE: it may be a mutation's effect
+_ROLES = {  # what observe does with a frame type; with any other: nothing
+    **dict.fromkeys(REQUEST_TYPES, _REQUEST), **dict.fromkeys((*REPLY_TO, "ERROR"), _REPLY), "STORE_UPDATE": _EFFECT,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,9 +99,10 @@ class Pairing:
         self.timeout = timeout  # seconds before a pending request counts as timed out
         self.effect_window = effect_window  # ms
         self._base = 0
+        self._n = 0  # frames observed since _base; the columns run ahead by up to a block of zeros
         self._flags = bytearray()
         self._partner = array("i")  # delta to the other side of the pair, 0 = none
-        self._latency = array("f")
+        self._latency = array("f")  # meaningful where _partner is set
         self._cause = array("i")  # delta from a STORE_UPDATE back to its MUTATION_SUCCESS
         self._waiting: dict[int, _Waiting] = {}  # unanswered requests, oldest first
         self._by_req: dict[str, list[int]] = {}
@@ -111,30 +119,45 @@ class Pairing:
         req: str | None, conn: str,
     ) -> int | None:
         """Take frame ``index`` (frames come in index order). Returns the request a reply answers."""
-        if index != self._base + len(self._flags):
-            raise ValueError(f"frame {index} observed out of order (expected {self._base + len(self._flags)})")
-        self._flags.append(0)
-        self._partner.append(0)
-        self._latency.append(math.nan)
-        self._cause.append(0)
+        k = index - self._base
+        if k != self._n:
+            raise ValueError(f"frame {index} observed out of order (expected {self._base + self._n})")
+        self._n = k + 1
+        if k >= len(self._flags):
+            self._grow()
+        role = _ROLES.get(type_)
+        if role is None:
+            return None
         request = None
-        if type_ in REQUEST_TYPES:
+        if role == _REQUEST:
             self._wait(_Waiting(index, t, type_, entity, op, req, conn))
-        elif type_ in REPLY_TO or type_ == "ERROR":
+        elif role == _EFFECT:
+            self._store_update(index, t, entity)
+            return None
+        else:
             request = self._answer(index, t, type_, entity, op, req, conn)
         if type_ == "MUTATION_SUCCESS":
             self._mutation_done(index, t, entity, request)
         elif type_ == "QUERY_RESULT":
             self._trigger.pop(entity, None)
-        elif type_ == "STORE_UPDATE":
-            self._store_update(index, t, entity)
         return request
 
+    def _grow(self) -> None:
+        """Columns grow a block at a time, so a frame nobody pairs costs no write at all."""
+        self._flags += bytes(_BLOCK)
+        self._partner += _ZEROS_I
+        self._latency += _ZEROS_F
+        self._cause += _ZEROS_I
+
     def _wait(self, w: _Waiting) -> None:
-        self._flags[-1] = _REQUEST
+        self._flags[w.index - self._base] = _REQUEST
         self._waiting[w.index] = w
         if w.req is not None:
-            self._by_req.setdefault(w.req, []).append(w.index)
+            same = self._by_req.get(w.req)
+            if same is None:
+                self._by_req[w.req] = [w.index]
+            else:
+                same.append(w.index)
         if w.type == "MUTATION":
             self._enqueue((w.conn, w.type, w.entity, w.op), w.index)
         if w.type == "MUTATION" or w.req is None:
@@ -143,7 +166,10 @@ class Pairing:
             self._enqueue((w.conn,), w.index)
 
     def _enqueue(self, key: tuple[str | None, ...], index: int) -> None:
-        dq = self._queues.setdefault(key, deque())
+        dq = self._queues.get(key)
+        if dq is None:
+            self._queues[key] = deque((index,))
+            return
         while dq and dq[0] not in self._waiting:  # answered through another rule
             dq.popleft()
         dq.append(index)
@@ -177,18 +203,20 @@ class Pairing:
         flags = _REPLY | (_ERROR_REPLY if type_ == "ERROR" else 0)
         r = self._find(type_, entity, op, req, conn)
         if r is None:
-            self._flags[-1] = flags | _ORPHAN
+            self._flags[index - self._base] = flags | _ORPHAN
             return None
         w = self._forget(r)
         latency = t - w.t
         k, rk = index - self._base, r - self._base
-        self._flags[-1] = flags
+        self._flags[k] = flags
         self._flags[rk] |= _ANSWERED | (_FAILED if type_ == "ERROR" else 0)
         self._partner[k], self._partner[rk] = r - index, index - r
         self._latency[k] = self._latency[rk] = latency
-        idx, lat = self._lat.setdefault((w.type, w.entity), (array("q"), array("f")))
-        idx.append(index)
-        lat.append(latency)
+        stat = self._lat.get((w.type, w.entity))
+        if stat is None:
+            stat = self._lat[(w.type, w.entity)] = (array("q"), array("f"))
+        stat[0].append(index)
+        stat[1].append(latency)
         return r
 
     def _forget(self, r: int) -> _Waiting:
@@ -217,7 +245,10 @@ class Pairing:
         if trig is not None and trig[0] >= self._base and 0 <= t - trig[1] <= self.effect_window:
             self._link(trig[0], index)
             return
-        self._loose.setdefault(entity, deque(maxlen=_LOOSE_KEEP)).append((index, t))
+        loose = self._loose.get(entity)
+        if loose is None:
+            loose = self._loose[entity] = deque(maxlen=_LOOSE_KEEP)
+        loose.append((index, t))
 
     def _link(self, cause: int, effect: int) -> None:
         self._cause[effect - self._base] = cause - effect
@@ -230,7 +261,7 @@ class Pairing:
 
     def _slot(self, i: int) -> int | None:
         k = i - self._base
-        return k if 0 <= k < len(self._flags) else None
+        return k if 0 <= k < self._n else None
 
     def pair_of(self, i: int) -> Pair | None:
         """The pair frame ``i`` belongs to, from either side."""
@@ -311,6 +342,7 @@ class Pairing:
             return
         for col in (self._flags, self._partner, self._latency, self._cause):
             del col[:k]
+        self._n = max(self._n - k, 0)
         self._base = before
         while self._waiting:
             first = next(iter(self._waiting))

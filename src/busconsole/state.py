@@ -169,10 +169,18 @@ class EntityState:
     def observe(self, index: int, type_: str, entity: str | None, obj: dict[str, Any]) -> None:
         if entity is None or type_ not in STATE_TYPES or "data" not in obj:
             return
-        after = self._after(type_, entity, obj, self._current.get(entity))
+        if type_ in WHOLE_STATE_TYPES:
+            after = obj["data"]  # not cached: one frame read gives it back
+        else:
+            after = self._after(type_, entity, obj, self._current.get(entity))
+            self._cache[index] = after  # a new index: it goes last
+            if len(self._cache) > _CACHE:
+                self._cache.popitem(last=False)
         self._current[entity] = after
-        self._updates.setdefault(entity, array("Q")).append(index)
-        self._remember(index, after)
+        updates = self._updates.get(entity)
+        if updates is None:
+            updates = self._updates[entity] = array("Q")
+        updates.append(index)
 
     @staticmethod
     def _after(type_: str, entity: str, obj: dict[str, Any], before: Any) -> Any:

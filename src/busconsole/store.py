@@ -2,8 +2,10 @@
 
 A million frames must fit beside their raw bytes with a couple of hundred bytes each,
 so there is no Python object per frame: raw bytes sit in large chunks (one buffer and
-an end-offset array per chunk), per-frame fields in typed arrays (strings interned into
-small tables), and every index is an ``array('I')`` of frame indices per value.
+an end-offset array per chunk), per-frame fields in typed arrays, the strings of a frame
+interned as its *shape* (type, entity, op, conn, dir, levels: a few hundred recur), and the
+one per-frame index is an ``array('I')`` of frame indices per shape; ``positions`` merges
+the shapes that match and keeps the merge, extending it as frames arrive.
 ``facts(i)`` and ``frame(i)`` rebuild objects on demand, and ``scan_raw`` searches whole
 chunk buffers at once, which is how a text filter gets through a million frames.
 
@@ -16,30 +18,40 @@ state history and console entries cover the in-memory window only.
 from __future__ import annotations
 
 import bisect
+import itertools
 import time
 from array import array
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, Generic, Protocol, TypeVar
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from typing import Any, Protocol, cast
+
+import orjson
 
 from busconsole.console import ConsoleLog
-from busconsole.facts import FrameFacts
+from busconsole.facts import FrameFacts, frame_fields
 from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
 from busconsole.frames import IN, CapturedFrame, Direction
 from busconsole.pairing import Pairing
-from busconsole.state import EntityState
+from busconsole.protocol import decode
+from busconsole.state import STATE_TYPES, EntityState
 
 INDEX_KEYS = ("type", "entity", "req", "conn", "level", "op", "dir")
 _CHUNK_FRAMES = 4096
 _BUCKET_MS = 100  # rate resolution
 _RATE_WINDOWS = (1000, 10_000, 60_000)
 
-_BINARY, _MALFORMED, _HAS_REQ, _ODD_REQ = 1, 2, 4, 8
+_BINARY, _MALFORMED, _HAS_REQ, _ODD_REQ = 1, 2, 4, 8  # low bits of a frame's shape word
+_FLAG_BITS = 4
+_POSITIONS_CACHED = 32  # (key, value) merges kept between appends
+_FIELD = {"type": 0, "entity": 1, "op": 2, "conn": 3, "dir": 4}
 
-T = TypeVar("T")
 Shape = tuple[str, str | None, str | None, str, Direction, frozenset[str]]  # type entity op conn dir levels
 _NO_SHAPE: Shape = ("MALFORMED", None, None, "", IN, frozenset())
+# what append needs of a shape: id << _FLAG_BITS, type, entity, op, its frames, whether they are
+# errors, and who else wants their objects
+_STATE, _CONSOLE = "state", "console"
+_Info = tuple[int, str, str | None, str | None, "array[int]", bool, str | None]
 
 
 class FrameSource(Protocol):
@@ -50,29 +62,35 @@ class FrameSource(Protocol):
     def frame(self, i: int) -> CapturedFrame: ...
 
 
-class _Table(Generic[T]):
-    """Interned values: a frame stores a small id, id 0 meaning "none"."""
+class _Shapes:
+    """Interned shapes: a frame stores a small id; each shape keeps the indices of its frames."""
 
-    __slots__ = ("ids", "names")
+    __slots__ = ("ids", "infos", "names")
 
     def __init__(self) -> None:
-        self.names: list[T | None] = [None]
-        self.ids: dict[T, int] = {}
+        self.names: list[Shape] = [_NO_SHAPE]  # id 0 is never given out
+        self.ids: dict[Shape, int] = {}
+        self.infos: list[_Info] = [(0, *_NO_SHAPE[:3], array("I"), False, None)]
 
-    def id(self, name: T | None) -> int:
-        if name is None:
-            return 0
-        i = self.ids.get(name)
-        if i is None:
-            i = self.ids[name] = len(self.names)
-            self.names.append(name)
-        return i
+    def info(self, key: Shape) -> _Info:
+        shape = self.ids.get(key)
+        if shape is None:
+            shape = self.ids[key] = len(self.names)
+            self.names.append(key)
+            type_ = key[0]
+            sink = _STATE if type_ in STATE_TYPES else _CONSOLE if type_ == "CONSOLE_LOGS" else None
+            error = type_ == "ERROR" or "error" in key[5]
+            self.infos.append((shape << _FLAG_BITS, type_, key[1], key[2], array("I"), error, sink))
+        return self.infos[shape]
+
+    def used(self) -> list[_Info]:
+        return self.infos[1:]
 
 
 class _Chunk:
     """Up to a few thousand consecutive frames: raw bytes in one buffer plus their columns."""
 
-    __slots__ = ("start", "raw", "ends", "t", "seq", "shape", "flags", "req_at", "req_len")
+    __slots__ = ("start", "raw", "ends", "t", "seq", "shape", "req_k", "req_span")
 
     def __init__(self, start: int) -> None:
         self.start = start
@@ -80,10 +98,9 @@ class _Chunk:
         self.ends = array("I")
         self.t = array("d")
         self.seq = array("q")
-        self.shape = array("I")  # id of (type, entity, op, conn, dir, levels)
-        self.flags = bytearray()
-        self.req_at = array("I")  # where the requestId's bytes sit inside the raw frame
-        self.req_len = array("H")
+        self.shape = array("I")  # shape id << _FLAG_BITS | flags
+        self.req_k = array("I")  # the frames (chunk-relative) whose requestId sits verbatim in raw,
+        self.req_span = array("Q")  # and where: offset << 16 | length
 
     def __len__(self) -> int:
         return len(self.ends)
@@ -91,19 +108,12 @@ class _Chunk:
     def bounds(self, k: int) -> tuple[int, int]:
         return (self.ends[k - 1] if k else 0), self.ends[k]
 
+    def flags(self, k: int) -> int:
+        return self.shape[k] & ((1 << _FLAG_BITS) - 1)
+
     def seal(self) -> None:
         """Drop the buffer's growth slack once the chunk is full."""
         self.raw = bytes(self.raw)
-
-
-def _locate_req(raw: bytes, req: str, obj: dict[str, Any] | None) -> tuple[int, int] | None:
-    """Where the UTF-8 bytes of a string requestId appear verbatim in the frame (any occurrence
-    decodes to the same string), or None when it is escaped or not a string."""
-    if obj is None or not isinstance(obj.get("requestId"), str):
-        return None
-    needle = req.encode("utf-8", "surrogatepass")
-    at = raw.find(needle)
-    return None if at < 0 or len(needle) > 0xFFFF else (at, len(needle))
 
 
 class EventStore:
@@ -122,18 +132,22 @@ class EventStore:
         self._chunk_frames = max(1, min(_CHUNK_FRAMES, max_frames // 8))
         self._chunk_bytes = max(1, max_bytes // 16)
         self._chunks: list[_Chunk] = []
+        self._open: _Chunk | None = None  # the last chunk, still growing
         self._starts: list[int] = []
         self._count = 0
         self._held = 0  # frames in memory
         self._bytes = 0  # raw bytes in memory
-        self._shapes: _Table[Shape] = _Table()
-        self._shape_columns: dict[int, tuple[array[int], ...]] = {}  # shape -> its index columns
-        self._index: dict[str, dict[str, array[int]]] = {k: {} for k in INDEX_KEYS if k != "req"}
+        # The only per-frame index is by shape; positions(key, value) merges the shapes that match.
+        self._shapes = _Shapes()
+        self._fast: dict[tuple[Any, ...], _Info] = {}  # (raw type, entity, operation, conn, dir) -> info
+        self._merged: dict[tuple[str, str], tuple[int, array[int]]] = {}  # -> (frames covered, positions)
         self._reqs: dict[int, int] = {}  # hash(requestId) -> first frame carrying it
         self._req_more: dict[int, list[int]] = {}  # further frames, other than its pair
         self._odd_reqs: dict[int, str] = {}  # frame -> requestId not found verbatim in its bytes
         self._errors = array("I")
         self._buckets: deque[list[int]] = deque()  # [bucket, frames], ascending
+        self._last_bucket = [0, 0]  # the newest of them, and the capture times it covers
+        self._last_lo = self._last_hi = 0.0
         self.pairing = Pairing(pairing_timeout)
         self.state = EntityState(self._obj_at)
         self.console = ConsoleLog(self._obj_at)
@@ -143,51 +157,83 @@ class EventStore:
     def append(self, frame: CapturedFrame) -> int:
         """Add a frame; returns its index in the session.
 
-        This runs for every frame of a live stream, so the common path is kept flat:
-        attribute lookups hoisted, no helper call where a test suffices.
+        This runs for every frame of a live stream (20k a second), so the common path is
+        flat: the object is decoded once, its shape found with one dict lookup on the raw
+        field values, and a frame costs five array appends plus what pairing needs.
         """
         index = self._count
         raw = frame.raw
         size = len(raw)
-        ff = FrameFacts(frame, index)
-        obj = frame.obj
-        chunks = self._chunks
-        c = chunks[-1] if chunks else None
-        if c is None or len(c.ends) >= self._chunk_frames or (c.ends and c.ends[-1] + size > self._chunk_bytes):
+        obj = frame._obj
+        if obj is None:
+            try:  # what decode() does, without its checks for the usual well-formed frame
+                obj = None if frame.binary else orjson.loads(raw)
+            except orjson.JSONDecodeError:
+                obj = None
+            if obj.__class__ is not dict or obj.get("type").__class__ is not str:
+                obj = decode(raw, frame.binary)
+            frame._obj = obj
+        if obj.__class__ is not dict:
+            obj = None
+        req: Any = None
+        if obj is None:
+            info = self._info(None, frame)
+            flags = _MALFORMED | (_BINARY if frame.binary else 0)
+        else:
+            try:
+                found = self._fast.get((obj["type"], obj.get("entity"), obj.get("operation"), frame.conn, frame.dir))
+            except TypeError:  # an unhashable entity or operation
+                found = None
+            info = found or self._info(obj, frame)
+            flags = 0
+            req = obj.get("requestId")
+        word, type_, entity, op, positions, error, sink = info
+        c = self._open
+        if c is None or len(c.ends) >= self._chunk_frames or (c.ends and len(c.raw) + size > self._chunk_bytes):
             c = self._new_chunk()
-        flags = (_BINARY if frame.binary else 0) | (_MALFORMED if ff.malformed else 0)
-        at = length = 0
-        req = ff.req
         if req is not None:
             flags |= _HAS_REQ
-            where = _locate_req(raw, req, obj)
-            if where is None:
+            at = -1
+            if req.__class__ is str:
+                needle = req.encode("utf-8", "surrogatepass")
+                if len(needle) <= 0xFFFF:
+                    at = raw.find(needle)
+            else:
+                req = str(req)
+            if at < 0:
                 flags |= _ODD_REQ
                 self._odd_reqs[index] = req
             else:
-                at, length = where
-        key = (ff.type, ff.entity, ff.op, ff.conn, ff.dir, ff.levels)
-        shape = self._shapes.ids.get(key) or self._shapes.id(key)
-        columns = self._shape_columns.get(shape) or self._columns_of(shape)
+                c.req_k.append(len(c.ends))
+                c.req_span.append(at << 16 | len(needle))
+        t = frame.t
         c.raw += raw
-        c.ends.append(c.ends[-1] + size if c.ends else size)
-        c.t.append(frame.t)
+        c.ends.append(len(c.raw))
+        c.t.append(t)
         c.seq.append(frame.seq)
-        c.shape.append(shape)
-        c.flags.append(flags)
-        c.req_at.append(at)
-        c.req_len.append(length)
-        for column in columns:
-            column.append(index)
+        c.shape.append(word | flags)
+        positions.append(index)
         self._count = index + 1
         self._held += 1
         self._bytes += size
-        buckets = self._buckets
-        if buckets and buckets[-1][0] == int(frame.t // _BUCKET_MS):
-            buckets[-1][1] += 1  # the usual case: same 100 ms as the previous frame
+        if self._last_lo <= t < self._last_hi:
+            self._last_bucket[1] += 1  # the usual case: the same 100 ms as the previous frame
         else:
-            self._count_rate(frame.t)
-        self._observe(index, ff, obj)
+            self._count_rate(t)
+        answered = self.pairing.observe(index, t, type_, entity, op, req, frame.conn)
+        if req is not None:
+            h = hash(req)
+            first = self._reqs.setdefault(h, index)
+            if first != index and first != answered:  # the reply to `first` is reached through its pair
+                self._req_more.setdefault(h, []).append(index)
+        if answered is not None and type_ == "ERROR":
+            bisect.insort(self._errors, answered)  # the request failed
+        if error or obj is None:
+            self._errors.append(index)
+        if sink is _STATE:
+            self.state.observe(index, type_, entity, obj)  # type: ignore[arg-type]  # sinks imply an object
+        elif sink is _CONSOLE:
+            self.console.observe(index, obj)  # type: ignore[arg-type]
         if self._held > self.max_frames or self._bytes > self.max_bytes:
             self._evict_if_needed()
         return index
@@ -197,47 +243,35 @@ class EventStore:
             self.append(frame)
 
     def _new_chunk(self) -> _Chunk:
-        if self._chunks:
-            self._chunks[-1].seal()
-        c = _Chunk(self._count)
+        if self._open is not None:
+            self._open.seal()
+        c = self._open = _Chunk(self._count)
         self._chunks.append(c)
         self._starts.append(self._count)
         return c
 
-    def _columns_of(self, shape: int) -> tuple[array[int], ...]:
-        """The index columns a frame of this shape goes into, cached: few shapes recur."""
-        type_, entity, op, conn, direction, levels = self._shapes.names[shape] or _NO_SHAPE
-        pairs = [("type", type_), ("entity", entity), ("op", op), ("conn", conn), ("dir", direction),
-                 *(("level", lv) for lv in sorted(levels))]
-        columns = tuple(self._index[k].setdefault(v, array("I")) for k, v in pairs if v is not None)
-        self._shape_columns[shape] = columns
-        return columns
-
-    def _index_req(self, index: int, req: str, answered: int | None) -> None:
-        h = hash(req)
-        first = self._reqs.setdefault(h, index)
-        if first != index and first != answered:  # the reply to `first` is reached through its pair
-            self._req_more.setdefault(h, []).append(index)
-
-    def _observe(self, index: int, ff: FrameFacts, obj: dict[str, Any] | None) -> None:
-        answered = self.pairing.observe(index, ff.t, ff.type, ff.entity, ff.op, ff.req, ff.conn)
-        if ff.req is not None:
-            self._index_req(index, ff.req, answered)
-        if answered is not None and ff.type == "ERROR":
-            bisect.insort(self._errors, answered)  # the request failed
-        if ff.error:
-            self._errors.append(index)
+    def _info(self, obj: dict[str, Any] | None, frame: CapturedFrame) -> _Info:
+        """The shape of a frame the fast lookup missed; remembered for the next frame like it,
+        unless its levels vary (console batches) or its raw fields are not plain strings."""
         if obj is None:
-            return
-        self.state.observe(index, ff.type, ff.entity, obj)
-        if ff.type == "CONSOLE_LOGS":
-            self.console.observe(index, obj)
+            key: Shape = ("MALFORMED", None, None, frame.conn, frame.dir, frozenset())
+        else:
+            type_, entity, op, levels = frame_fields(obj)
+            key = (type_, entity, op, frame.conn, frame.dir, levels)
+        info = self._shapes.info(key)
+        if obj is not None and key[0] != "CONSOLE_LOGS":
+            raw_entity, raw_op = obj.get("entity"), obj.get("operation")
+            if (raw_entity is None or raw_entity.__class__ is str) and (raw_op is None or raw_op.__class__ is str):
+                self._fast[(obj["type"], raw_entity, raw_op, frame.conn, frame.dir)] = info
+        return info
 
     def _count_rate(self, t: float) -> None:
         bucket = int(t // _BUCKET_MS)
         buckets = self._buckets
         if not buckets or bucket > buckets[-1][0]:
-            buckets.append([bucket, 1])
+            self._last_bucket = [bucket, 1]
+            self._last_lo, self._last_hi = bucket * _BUCKET_MS, (bucket + 1) * _BUCKET_MS
+            buckets.append(self._last_bucket)
             horizon = bucket - _RATE_WINDOWS[-1] // _BUCKET_MS
             while buckets[0][0] < horizon:
                 buckets.popleft()
@@ -265,13 +299,9 @@ class EventStore:
         self._held -= len(c)
         self._bytes -= len(c.raw)
         self._evict_reqs(c, before)
-        for values in self._index.values():
-            for value in list(values):
-                column = values[value]
-                del column[: bisect.bisect_left(column, before)]
-                if not column:
-                    del values[value]
-        self._shape_columns.clear()  # it may hold columns just dropped from the index
+        for info in self._shapes.used():
+            del info[4][: bisect.bisect_left(info[4], before)]
+        self._merged.clear()
         del self._errors[: bisect.bisect_left(self._errors, before)]
         while self._odd_reqs and next(iter(self._odd_reqs)) < before:
             del self._odd_reqs[next(iter(self._odd_reqs))]
@@ -281,8 +311,8 @@ class EventStore:
 
     def _evict_reqs(self, c: _Chunk, before: int) -> None:
         """Keep the requestId index pointing at frames still held (runs before pairing forgets)."""
-        for k, flags in enumerate(c.flags):
-            if not flags & _HAS_REQ:
+        for k, word in enumerate(c.shape):
+            if not word & _HAS_REQ:
                 continue
             index = c.start + k
             req = self._req_in(c, k)
@@ -325,16 +355,17 @@ class EventStore:
         return c, i - c.start
 
     def _shape(self, c: _Chunk, k: int) -> Shape:
-        return self._shapes.names[c.shape[k]] or _NO_SHAPE
+        return self._shapes.names[c.shape[k] >> _FLAG_BITS]
 
     def _req_in(self, c: _Chunk, k: int) -> str | None:
-        flags = c.flags[k]
+        flags = c.flags(k)
         if not flags & _HAS_REQ:
             return None
         if flags & _ODD_REQ:
             return self._odd_reqs[c.start + k]
-        start = c.bounds(k)[0] + c.req_at[k]
-        return bytes(c.raw[start : start + c.req_len[k]]).decode("utf-8", "surrogatepass")
+        span = c.req_span[bisect.bisect_left(c.req_k, k)]
+        start = c.bounds(k)[0] + (span >> 16)
+        return bytes(c.raw[start : start + (span & 0xFFFF)]).decode("utf-8", "surrogatepass")
 
     def _req(self, i: int) -> str | None:
         loc = self._locate(i)
@@ -351,7 +382,7 @@ class EventStore:
         lo, hi = c.bounds(k)
         shape = self._shape(c, k)
         return CapturedFrame(c.seq[k], c.t[k], shape[4], shape[3], bytes(c.raw[lo:hi]),
-                             bool(c.flags[k] & _BINARY))
+                             bool(c.flags(k) & _BINARY))
 
     def _obj_at(self, i: int) -> dict[str, Any] | None:
         try:
@@ -366,7 +397,7 @@ class EventStore:
             return FrameFacts(self.frame(i), i, self.frame)
         c, k = loc
         f = FrameFacts(None, i, self.frame)
-        flags = c.flags[k]
+        flags = c.flags(k)
         lo, hi = c.bounds(k)
         f.seq, f.t, f.size = c.seq[k], c.t[k], hi - lo
         f.type, f.entity, f.op, f.conn, f.dir, f.levels = self._shape(c, k)
@@ -411,13 +442,31 @@ class EventStore:
         """Ascending indices (in the window) of frames whose ``key`` equals ``value``."""
         if key == "req":
             return self._req_positions(value)
-        if key not in self._index:
+        if key not in INDEX_KEYS:
             raise KeyError(f"no index on {key!r}; indexed keys: {', '.join(INDEX_KEYS)}")
         if key in ("type", "op"):
             value = value.upper()
         elif key == "level":
             value = value.lower()
-        return array("I", self._index[key].get(value, ()))
+        columns = [info[4] for info in self._shapes.used() if value in self._values_of(info[0], key)]
+        if len(columns) <= 1:
+            return array("I", columns[0] if columns else ())
+        covered, merged = self._merged.get((key, value), (self.window_start, array("I")))
+        if covered < self._count:  # frames appended since: only they need merging
+            tails = [column[bisect.bisect_left(column, covered):] for column in columns]
+            merged.extend(sorted(itertools.chain.from_iterable(tails)))
+            if len(self._merged) >= _POSITIONS_CACHED:
+                self._merged.clear()
+            self._merged[(key, value)] = (self._count, merged)
+        return array("I", merged)
+
+    def _values_of(self, word: int, key: str) -> Collection[str]:
+        """What frames of a shape have for the indexed ``key`` (levels: any number of them)."""
+        fields = self._shapes.names[word >> _FLAG_BITS]
+        if key == "level":
+            return fields[5]
+        value = fields[_FIELD[key]]
+        return () if value is None else (cast(str, value),)
 
     def _req_positions(self, req: str) -> Sequence[int]:
         h = hash(req)
@@ -432,9 +481,15 @@ class EventStore:
 
     def values(self, key: str) -> dict[str, int]:
         """Each value seen for an indexed key (not ``req``) in the window, with its frame count."""
-        if key not in self._index:
-            raise KeyError(f"no value table for {key!r}; one of {', '.join(self._index)}")
-        return {value: len(column) for value, column in self._index[key].items()}
+        if key not in INDEX_KEYS or key == "req":
+            tables = ", ".join(k for k in INDEX_KEYS if k != "req")
+            raise KeyError(f"no value table for {key!r}; one of {tables}")
+        out: dict[str, int] = {}
+        for info in self._shapes.used():
+            for value in self._values_of(info[0], key):
+                if info[4]:
+                    out[value] = out.get(value, 0) + len(info[4])
+        return out
 
     def counts_by_type(self) -> dict[str, int]:
         return self.values("type")

@@ -17,14 +17,16 @@ class Bus:
 
     pairing: Pairing = field(default_factory=Pairing)
     t: float = 1_000.0
+    next_index: int = 0
 
     def send(
         self, type_: str, entity: str | None = "partner", op: str | None = None,
         req: str | None = None, conn: str = "c1", dt: float = 10.0,
     ) -> int:
         self.t += dt
-        index = len(self.pairing._flags) + self.pairing._base
+        index = self.next_index
         self.pairing.observe(index, self.t, type_, entity, op, req, conn)
+        self.next_index += 1
         return index
 
 
@@ -262,3 +264,24 @@ def test_any_interleaving_pairs_every_reply_with_its_request(
         assert p.pair_of(request) == p.pair_of(reply)
         assert not p.is_orphan(reply)
     assert p.pending(now=0.0) == []
+
+
+def test_pairs_across_column_blocks_and_eviction() -> None:
+    """Columns grow by blocks of zeros: frames nobody pairs write nothing, and a pair still
+    meets across block boundaries and after the window moved."""
+    bus = Bus()
+    q = bus.send("QUERY", req="far")
+    for _ in range(5000):
+        bus.send("SUBSCRIBE", dt=0.01)
+    r = bus.send("QUERY_RESULT", req="far")
+    assert bus.pairing.pair_of(q) == Pair(q, r, pytest.approx(60.0), False)  # type: ignore[arg-type]
+    bus.pairing.evict(4500)
+    assert bus.pairing.pair_of(q) is None and bus.pairing.pair_of(r).request == q  # type: ignore[union-attr]
+    m = bus.send("MUTATION", op="UPDATE", req="m")
+    for _ in range(4200):
+        bus.send("CONSOLE_LOGS", dt=0.01)
+    s = bus.send("MUTATION_SUCCESS", op="UPDATE")
+    assert bus.pairing.pair_of(s).request == m and not bus.pairing.is_orphan(s)  # type: ignore[union-attr]
+    assert bus.pairing.latency(bus.next_index - 2) is None and not bus.pairing.is_pending(bus.next_index - 2)
+    with pytest.raises(ValueError, match="out of order"):
+        bus.pairing.observe(bus.next_index + 1, bus.t, "QUERY", "x", None, None, "c1")

@@ -225,3 +225,70 @@ def test_evicted_frames_page_back_in_from_the_source() -> None:
     assert old.obj == {"type": "STORE_UPDATE", "entity": "e", "k": 3}
     with pytest.raises(LookupError):
         store.frame(64)
+
+
+def _brute_positions(store: EventStore, key: str, value: str) -> list[int]:
+    held = range(store.window_start, len(store))
+    if key == "level":
+        return [i for i in held if value in store.facts(i).levels]
+    return [i for i in held if getattr(store.facts(i), key) == value]
+
+
+def test_positions_merge_shapes_as_frames_arrive_and_leave() -> None:
+    """positions() merges the frames of every matching shape and extends its merge as frames
+    arrive; the merges are dropped when the window moves and when many are asked for."""
+    store = EventStore(max_frames=400)
+    kinds = ("QUERY", "STORE_UPDATE", "ERROR", "CONSOLE_LOGS")
+    asks = [("type", k) for k in kinds] + [("entity", f"e{n}") for n in range(5)] + [
+        ("conn", "c1"), ("conn", "c2"), ("dir", "in"), ("dir", "out"), ("level", "error"), ("level", "warn"),
+        ("op", "UPDATE")] + [("entity", f"none{n}") for n in range(40)]  # more asks than merges kept
+    for k in range(1000):
+        kind = kinds[k % 4]
+        obj: dict[str, Any] = {"type": kind, "entity": f"e{k % 5}", "operation": "update" if k % 3 else None}
+        if kind == "CONSOLE_LOGS":
+            obj["messages"] = [{"level": ("warn", "error", "log")[k % 3]}]
+        store.append(cf(obj, float(k), out=k % 7 == 0, conn=f"c{1 + k % 2}"))
+        if k % 97 == 0 or k == 999:
+            for key, value in asks:
+                assert list(store.positions(key, value)) == _brute_positions(store, key, value), (k, key, value)
+    assert store.window_start > 0
+    held = range(store.window_start, len(store))
+    assert store.values("entity") == {f"e{n}": sum(1 for i in held if store.facts(i).entity == f"e{n}")
+                                      for n in range(5)}
+    assert store.values("level") == {lv: len(_brute_positions(store, "level", lv)) for lv in ("warn", "error", "log")}
+    merged = store.positions("type", "QUERY")
+    merged.append(0)  # the caller's copy: the store's merge is not touched
+    assert list(store.positions("type", "QUERY")) == _brute_positions(store, "type", "QUERY")
+
+
+def test_raw_field_values_that_look_alike_keep_their_own_facts() -> None:
+    """1, 1.0, True and "1" hash alike in Python but are different entities as text;
+    lists and objects cannot be looked up by value at all."""
+    frames = [cf({"type": t, "entity": e, "operation": op}, float(k))
+              for k, (t, e, op) in enumerate([
+                  ("QUERY", 1, None), ("QUERY", True, None), ("query", 1.0, None), ("QUERY", "1", None),
+                  ("QUERY", "1", "update"), ("QUERY", "1", "UPDATE"), ("QUERY", [1], {"x": 1}),
+                  ("QUERY", [1], {"x": 1}), ("QUERY", "1", 1)])]
+    store = EventStore()
+    store.extend(frames)
+    for i, f in enumerate(frames):
+        assert facts_tuple(store.facts(i)) == facts_tuple(FrameFacts(f, i))
+    assert list(store.positions("entity", "1")) == [0, 3, 4, 5, 8]
+    assert list(store.positions("entity", "True")) == [1]
+    assert list(store.positions("entity", "1.0")) == [2]
+    assert list(store.positions("op", "update")) == [4, 5]
+    assert list(store.positions("entity", "[1]")) == [6, 7]
+
+
+def test_decoding_edge_cases_match_the_protocol() -> None:
+    big = cf(b'{"type":"X","n":1e400}')  # orjson refuses it, the stdlib reads it
+    recorded = CapturedFrame.from_record({"seq": 7, "t": 1.0, "dir": "in", "conn": "c1",
+                                          "frame": {"type": "STORE_UPDATE", "entity": "p"}})
+    frames = [big, cf(b"[1, 2]"), cf(b'{"entity": "p"}'), cf(b'{"type": 3}'), recorded]
+    store = EventStore()
+    store.extend(frames)
+    assert [store.facts(i).malformed for i in range(5)] == [False, True, True, True, False]
+    assert store.facts(0).type == "X" and store.facts(4).entity == "p"
+    for i, f in enumerate(frames):
+        assert facts_tuple(store.facts(i)) == facts_tuple(FrameFacts(f, i))
+    assert list(store.error_positions()) == [1, 2, 3]

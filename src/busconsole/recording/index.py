@@ -164,32 +164,13 @@ class FileIndex:
                 end = mm.find(b"\n", start)
             return mm[start : end if end >= 0 else len(mm)].strip()
 
-    def blocks(self, start: int, block: int = 1 << 22) -> Iterator[tuple[int, bytes]]:
-        """``(first line, bytes)`` runs of whole frame lines from line ``start`` on, read in bulk.
+    def blocks(self, start: int, block: int = 1 << 22) -> Iterator[tuple[int, bytes, array[int]]]:
+        """``(first line, bytes, line ends)`` runs of whole frame lines from line ``start`` on,
+        read in bulk; ``ends`` are the file offsets where each line of the run ends.
 
         Only for a clean file (no skipped lines), where consecutive offsets are adjacent
-        lines; a caller splits each run with ``splitlines()`` in one C call.
-        """
-        offs = self.offsets
-        n = len(offs)
-        j = start
-        while j < n:
-            k = min(n, j + max(1, block // 256))
-            with self._mm_lock:
-                mm = self._map(offs[k - 1])
-                end = offs[k] if k < n else len(mm)
-                data = mm[offs[j] : end]
-            yield j, data
-            j = k
-
-    def search(
-        self, needles: Anchors, start: int = 0, also: bytes | None = None, block: int = 1 << 22
-    ) -> Iterator[tuple[int, bytes]]:
-        """``(j, line)`` of the frame lines from ``start`` on that contain a needle, any ASCII case
-        (or ``also``, a lower-case mark searched only in blocks that hold it at all).
-
-        Each block of lines is lower-cased and searched in C (:func:`scan.hits`), so lines
-        without a needle cost no Python work. Only for a clean file, like :meth:`blocks`.
+        lines; a caller splits each run with ``splitlines()`` in one C call. The last run
+        stops at the last newline, so a line still being written is never handed out.
         """
         offs = self.offsets
         n = len(offs)
@@ -202,12 +183,25 @@ class FileIndex:
                 data = mm[offs[j] : end]
             ends = offs[j + 1 : k]
             ends.append(end)
+            yield j, data, ends
+            j = k
+
+    def search(
+        self, needles: Anchors, start: int = 0, also: bytes | None = None, block: int = 1 << 22
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(j, line)`` of the frame lines from ``start`` on that contain a needle, any ASCII case
+        (or ``also``, a lower-case mark searched only in blocks that hold it at all).
+
+        Each block of lines is lower-cased and searched in C (:func:`scan.hits`), so lines
+        without a needle cost no Python work. Only for a clean file, like :meth:`blocks`.
+        """
+        offs = self.offsets
+        for j, data, ends in self.blocks(start, block):
             origin = offs[j]
             low = data.lower()
             marked = (*needles, also) if also is not None and also in low else needles
             for h in scan.hits(low, marked, ends, origin):
                 yield j + h, data[(ends[h - 1] if h else origin) - origin : ends[h] - origin].strip()
-            j = k
 
     def sample(self, size: int = 1 << 18) -> bytes:
         """Up to ``size`` bytes of frame lines from the first one on, lower-cased."""

@@ -228,7 +228,7 @@ class Recording:
             for j in range(first, min(len(fi), end - base)):
                 yield base + j, fi.line(j)
             return
-        for j, data in fi.blocks(first):
+        for j, data, _ends in fi.blocks(first):
             if block_filter is not None and not block_filter(data):
                 continue
             for n, line in enumerate(data.splitlines(), base + j):

@@ -25,17 +25,24 @@ from busconsole.compose_templates import Templates
 from busconsole.server.runner import ServerThread
 from busconsole.session import LiveSession
 from busconsole.tui.screens.composer import ComposerScreen
+from busconsole.tui.theme import BUSCONSOLE_THEME
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
 
 SIZE = (120, 40)
 
 
 class Host(App[None]):
-    """Just enough app to show a screen; the session is the real thing."""
+    """Just enough app to show a screen, in the console's own theme; the session is the real thing."""
+
+    TITLE = "busconsole — compose"
 
     def __init__(self, session: LiveSession) -> None:
         super().__init__()
         self.session = session
+
+    def on_mount(self) -> None:
+        self.register_theme(BUSCONSOLE_THEME)
+        self.theme = BUSCONSOLE_THEME.name
 
 
 @asynccontextmanager

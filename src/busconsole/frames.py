@@ -28,6 +28,19 @@ class _TypeOnly(msgspec.Struct):
 _TYPE_CHECK = msgspec.json.Decoder(_TypeOnly)
 
 
+class _Line(msgspec.Struct):
+    """A recording line whose frame is already JSON: encoded in C with the bytes verbatim."""
+
+    seq: int
+    t: float
+    dir: str
+    conn: str
+    frame: msgspec.Raw
+
+
+_LINE = msgspec.json.Encoder()
+
+
 def is_frame_object(raw: bytes) -> bool:
     """True when ``raw`` is valid JSON: an object whose ``type`` is a string. About four times
     cheaper than decoding it, which is what keeps ``tail --json`` near the speed of the socket."""
@@ -116,17 +129,13 @@ class CapturedFrame:
         if (
             frame is None
             and not self.binary
-            and b"\n" not in raw
-            and b"\r" not in raw
+            and 10 not in raw  # b"\n" and b"\r" as ints: a byte search, not a substring one (7x cheaper)
+            and 13 not in raw
             and (self._obj is not None and not isinstance(self._obj, Malformed) or is_frame_object(raw))
         ):
-            head = b'{"seq":%d,"t":%s,"dir":"%s","conn":%s,"frame":' % (
-                self.seq,
-                orjson.dumps(self.t),
-                self.dir.encode(),
-                orjson.dumps(self.conn),
-            )
-            return head + raw.strip() + b"}\n"
+            if raw[:1] != b"{" or raw[-1:] != b"}":
+                raw = raw.strip()
+            return _LINE.encode(_Line(self.seq, self.t, self.dir, self.conn, msgspec.Raw(raw))) + b"\n"
         return orjson.dumps(self.record(frame)) + b"\n"
 
     @classmethod

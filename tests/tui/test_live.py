@@ -114,7 +114,12 @@ async def test_subscribe_then_mutation_from_another_client_shows_store_update(se
             assert reply["type"] == "MUTATION_SUCCESS"
         await wait_for(pilot, lambda: app.session.subscriptions.get("compute", 0) >= 2, "a compute update counted")
         await pilot.press("escape")
-        assert any("STORE_UPDATE" in line and "compute" in line for line in stream_lines(app))
+        # the stream takes in new frames on its next tick
+        await wait_for(
+            pilot,
+            lambda: any("STORE_UPDATE" in line and "compute" in line for line in stream_lines(app)),
+            "the STORE_UPDATE row in the stream",
+        )
 
 
 async def test_status_bar_shows_reconnecting_then_connected(server: Any) -> None:

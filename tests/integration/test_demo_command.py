@@ -24,13 +24,17 @@ def read_until(fd: int, done: Callable[[], bool], seen: bytearray, limit: float 
     """Read the terminal into ``seen`` (the app blocks when nobody reads it) until ``done()``
     or ``limit`` seconds pass, or the terminal closes."""
     deadline = time.monotonic() + limit
+    closed = False
     while not done() and time.monotonic() < deadline:
+        if closed:  # the child let go of the terminal while exiting: wait for the exit itself
+            time.sleep(0.05)
+            continue
         ready, _, _ = select.select([fd], [], [], 0.1)
         if ready:
             try:
                 seen += os.read(fd, 65536)
-            except OSError:  # the child closed the terminal
-                break
+            except OSError:
+                closed = True
     return done()
 
 

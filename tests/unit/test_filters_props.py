@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from filter_strategies import OBJECTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -120,15 +121,6 @@ def test_any_tree_prints_to_text_that_parses_back_to_it(tree: Node) -> None:
 
 # ------------------------------------------------------------------------------ prefilter
 
-SCALARS = st.one_of(st.sampled_from(["ACTIVE", "active", "a/b", "Telco Bright", "x\"y", "é"]),
-                    st.integers(-3, 3), st.booleans(), st.none())
-OBJECTS = st.fixed_dictionaries(
-    {"type": st.sampled_from(["QUERY", "query", "STORE_UPDATE", "CONSOLE_LOGS"])},
-    optional={"entity": st.sampled_from(["partner", "Compute"]),
-              "payload": st.dictionaries(st.sampled_from(["status", "name", "n"]), SCALARS, max_size=3),
-              "messages": st.lists(st.fixed_dictionaries({}, optional={
-                  "level": st.sampled_from(["log", "error", "WARN"])}), max_size=2)},
-)
 PROBES = st.sampled_from([
     "type:QUERY", "type:query,console_logs", "entity:compute", "entity:Comp*", "level:error",
     "level:log", "level:warn", "payload.status:active", "payload.status:ACT*", "payload.name:a/b",

@@ -8,6 +8,7 @@ from typing import Any
 
 import orjson
 import pytest
+from filter_strategies import OBJECTS
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -77,15 +78,6 @@ def test_needs_object_says_when_text_and_binary_frames_cannot_match(text: str, n
             assert not root.matches(FrameFacts(CapturedFrame(0, 0.0, "in", "c1", raw, binary), 0))
 
 
-SCALARS = st.one_of(st.sampled_from(["ACTIVE", "active", "a/b", "Telco Bright", 'x"y', "é", "ERROR"]),
-                    st.integers(-3, 3), st.booleans(), st.none())
-OBJECTS = st.fixed_dictionaries(
-    {"type": st.sampled_from(["QUERY", "query", "STORE_UPDATE", "CONSOLE_LOGS"])},
-    optional={"entity": st.sampled_from(["partner", "Compute"]),
-              "payload": st.dictionaries(st.sampled_from(["status", "name", "n"]), SCALARS, max_size=3),
-              "messages": st.lists(st.fixed_dictionaries({}, optional={
-                  "level": st.sampled_from(["log", "error", "WARN"])}), max_size=2)},
-)
 PROBES = st.sampled_from([
     "type:QUERY", "type:query,console_logs", "entity:compute", "entity:Comp*", "level:error",
     "level:warn", "payload.status:active", "payload.status:ACT*", "payload.name:a/b",

@@ -182,17 +182,35 @@ async def test_binary_and_garbage_frames_are_captured_not_fatal() -> None:
         await ws.send(b"\x00\xffbinary")
         await ws.send("not json")
         await ws.send('{"type":"STORE_UPDATE","entity":"partner","data":[]}')
+        await ws.send(['{"type":"STORE_UPDATE",', '"entity":"cloud"', ',"data":[]}'])  # fragmented
+        ws.protocol.send_text(b'{"type":"STORE_UPDATE","data":"\xff"}')  # not UTF-8: no library sends it
+        ws.send_data()
+        await ws.send('{"type":"QUERY_RESULT","data":[]}')
         await ws.wait_closed()
 
     async with serve(handler, "127.0.0.1", 0) as srv:
         watch = Watch()
         url = f"ws://127.0.0.1:{srv.sockets[0].getsockname()[1]}/"
-        async with running(watch.client(url)):
-            await watch.until(lambda: len(watch.frames) == 3, "three frames")
-    binary, text, good = watch.frames
+        async with running(watch.client(url)) as client:
+            await watch.until(lambda: len(watch.frames) == 6, "six frames")
+            assert client.connected
+    binary, text, good, pieces, not_utf8, after = watch.frames
     assert binary.binary and binary.raw == b"\x00\xffbinary" and binary.type == "MALFORMED"
     assert not text.binary and text.raw == b"not json" and text.type == "MALFORMED"
     assert good.type == "STORE_UPDATE"
+    assert pieces.raw == b'{"type":"STORE_UPDATE","entity":"cloud","data":[]}' and not pieces.binary
+    assert not_utf8.malformed is not None and not_utf8.malformed.reason == "invalid UTF-8"
+    assert orjson.loads(not_utf8.record_line())["enc"] == "base64"  # a recording stays valid UTF-8
+    assert after.type == "QUERY_RESULT"
+
+
+async def test_an_error_in_the_frame_callback_ends_run_with_that_error(server: ServerThread) -> None:
+    def explode(f: CapturedFrame) -> None:
+        raise ZeroDivisionError("consumer bug")
+
+    client = BusClient(server.url, on_frame=explode)
+    with pytest.raises(ZeroDivisionError, match="consumer bug"):
+        await asyncio.wait_for(client.run(), WAIT)
 
 
 async def test_refused_handshake_fails_without_retrying() -> None:

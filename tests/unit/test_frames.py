@@ -39,7 +39,8 @@ def test_is_frame_object_is_strict_json() -> None:
     from busconsole.frames import is_frame_object
 
     assert is_frame_object(b'{"type":"QUERY","n":[1,2,{"a":null}]}')
-    for bad in (b'{"type":1}', b'{"type":"x",}', b'{"type":"x"} trailing', b"null", b"{}", b"[1]", b"\xff"):
+    for bad in (b'{"type":1}', b'{"type":"x",}', b'{"type":"x"} trailing', b"null", b"{}", b"[1]", b"\xff",
+                b'{"type":"x","skipped":"\xff"}', b'{"type":"x","k":{"\xc3":1}}'):
         assert not is_frame_object(bad), bad
 
 

@@ -4,8 +4,9 @@ It reconnects with capped exponential backoff and jitter, re-subscribes after
 every reconnect, queues sends while offline (bounded; overflow raises and is
 counted, never silent) and turns every frame in and out into a
 :class:`CapturedFrame`. The receive path is kept cheap because ``tail --json``
-must keep up with a bare websockets client: no pydantic, no JSON decoding unless a
-request is waiting for its reply.
+must keep up with a bare websockets client: messages arrive as bytes straight from
+the protocol layer (:mod:`busconsole.transport.direct`), no pydantic, no JSON
+decoding unless a request is waiting for its reply.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from websockets.frames import Close
 
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.protocol import build_subscribe, build_unsubscribe
+from busconsole.transport.direct import DirectClientConnection
 
 MiB = 1024 * 1024
 Phase = Literal["connecting", "connected", "reconnecting", "failed", "closed"]
@@ -165,6 +167,7 @@ class BusClient:
             "ping_interval": ping_interval,
             "ping_timeout": ping_interval,
             "open_timeout": open_timeout,
+            "create_connection": DirectClientConnection,
         }
         if urlsplit(url).hostname in _LOOPBACK:
             self._connect_kw["proxy"] = None  # an HTTP(S)_PROXY setting must not capture loopback
@@ -174,8 +177,8 @@ class BusClient:
         self._queue: deque[tuple[bytes, bool]] = deque()
         self._queue_max = offline_queue
         self._pending: list[_Pending] = []
-        self._conn: ClientConnection | None = None  # the open connection
-        self._ws: ClientConnection | None = None  # the same, once subscriptions and queue are flushed
+        self._conn: DirectClientConnection | None = None  # the open connection
+        self._ws: DirectClientConnection | None = None  # the same, once subscriptions and queue are flushed
         self._closing = asyncio.Event()
         self._settled = asyncio.Event()  # connected, failed or closed
         self._stopped = asyncio.Event()
@@ -271,10 +274,13 @@ class BusClient:
         first, cap = self._backoff
         return min(cap, first * 2 ** max(attempt - 1, 0) * random.uniform(0.8, 1.2))
 
-    async def _open(self) -> ClientConnection:
-        return await connect(self.url, **self._connect_kw)
+    async def _open(self) -> DirectClientConnection:
+        ws = await connect(self.url, **self._connect_kw)
+        assert isinstance(ws, DirectClientConnection)
+        ws.start(self._receive)
+        return ws
 
-    async def _serve(self, ws: ClientConnection) -> str:
+    async def _serve(self, ws: DirectClientConnection) -> str:
         """Re-subscribe, flush the offline queue, then receive until the connection ends."""
         self._conn = ws
         self._set(phase="connected", attempt=0, last_error="")
@@ -291,15 +297,15 @@ class BusClient:
                 self._queue.popleft()
                 self.state.queued = len(self._queue)
             self._ws = ws
-            receive = self._receive
-            async for message in ws:
-                receive(message)
+            await ws.wait_closed()
         except ConnectionClosed as exc:
             error = describe(exc)
         finally:
             self._ws = self._conn = None
-            await ws.close()  # a no-op after a close; otherwise (an on_frame error) no socket leaks
-        if error == "connection closed":  # a clean close ends the iteration without an exception
+            await ws.close()  # a no-op after a close; otherwise (cancelled) no socket leaks
+        if ws.failure is not None:
+            raise ws.failure
+        if error == "connection closed":
             error = _closed(ws.protocol.close_rcvd or ws.protocol.close_sent)
         return error
 
@@ -320,12 +326,8 @@ class BusClient:
     def _capture(self, raw: bytes, direction: Literal["in", "out"], binary: bool) -> CapturedFrame:
         return CapturedFrame(next(self._seq), _now() * 1000, direction, self.conn, raw, binary)
 
-    def _receive(self, message: str | bytes) -> None:
+    def _receive(self, raw: bytes, binary: bool) -> None:
         """The hot path: one call per frame received, so no helper calls and no decoding."""
-        if isinstance(message, str):
-            raw, binary = message.encode(), False
-        else:
-            raw, binary = bytes(message), True
         frame = CapturedFrame(next(self._seq), _now() * 1000, IN, self.conn, raw, binary)
         self.state.frames_in += 1
         if self.on_frame is not None:

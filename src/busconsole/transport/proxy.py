@@ -1,8 +1,8 @@
 """The proxy tap: frontends connect here, each gets its own connection to the store server,
 and every message is forwarded unchanged while a copy goes to :class:`Capture`.
 
-Byte fidelity: messages are forwarded as the payloads websockets delivers (text as its
-UTF-8 bytes, sent again as a text frame; binary as is), so compression or fragmentation
+Byte fidelity: messages are forwarded as the payloads the protocol layer parses (text
+as its bytes, undecoded, sent again as a text frame; binary as is), so compression or fragmentation
 on either hop never changes what the other side reads. Per-message deflate is offered
 upstream only when the frontend itself offered it.
 
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import connect
 from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import InvalidStatus
@@ -35,6 +35,7 @@ from websockets.typing import Subprotocol
 
 from busconsole.commands.common import redacted_url
 from busconsole.frames import IN, OUT
+from busconsole.transport.direct import DirectClientConnection, DirectServerConnection
 from busconsole.transport.proxy_capture import Capture
 from busconsole.transport.proxy_relay import pump
 
@@ -97,7 +98,7 @@ def _reason(text: str) -> str:
 class _Opening:
     conn: str
     url: str
-    upstream: ClientConnection | None = None
+    upstream: DirectClientConnection | None = None
     error: str | None = None
 
 
@@ -122,7 +123,7 @@ class ProxyTap:
         self.max_size = max_size
         self.open_timeout = open_timeout
         self.close_timeout = close_timeout
-        self.connections: dict[str, tuple[ServerConnection, ClientConnection]] = {}
+        self.connections: dict[str, tuple[DirectServerConnection, DirectClientConnection]] = {}
         self.total = 0
         self._ids = itertools.count(1)
         self._opening: dict[ServerConnection, _Opening] = {}
@@ -138,6 +139,7 @@ class ProxyTap:
             max_size=self.max_size,
             close_timeout=self.close_timeout,
             server_header=None,
+            create_connection=DirectServerConnection,
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
 
@@ -172,7 +174,7 @@ class ProxyTap:
         headers = [(name, v) for name in PASSED_HEADERS for v in request.headers.get_all(name)]
         offered_deflate = any(e.startswith("permessage-deflate") for e in _offered(request, "Sec-WebSocket-Extensions"))
         try:
-            opening.upstream = await connect(
+            upstream = await connect(
                 opening.url,
                 additional_headers=headers,
                 subprotocols=[Subprotocol(p) for p in _offered(request, "Sec-WebSocket-Protocol")] or None,
@@ -182,7 +184,10 @@ class ProxyTap:
                 max_size=self.max_size,
                 open_timeout=self.open_timeout,
                 close_timeout=self.close_timeout,
+                create_connection=DirectClientConnection,
             )
+            assert isinstance(upstream, DirectClientConnection)
+            opening.upstream = upstream
         except InvalidStatus as exc:
             opening.error = f"upstream refused the handshake: HTTP {exc.response.status_code}"
         except Exception as exc:  # refused, timed out, bad URL, TLS: all the frontend's 1014
@@ -205,6 +210,7 @@ class ProxyTap:
     # ------------------------------------------------------------------ relay
 
     async def _handle(self, client: ServerConnection) -> None:
+        assert isinstance(client, DirectServerConnection)
         opening = self._opening.pop(client)
         conn, upstream = opening.conn, opening.upstream
         self.total += 1
@@ -228,7 +234,7 @@ class ProxyTap:
             del self.connections[conn]
             await upstream.close()
 
-    async def _relay(self, conn: str, client: ServerConnection, upstream: ClientConnection) -> None:
+    async def _relay(self, conn: str, client: DirectServerConnection, upstream: DirectClientConnection) -> None:
         to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame))
         to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame))
         try:

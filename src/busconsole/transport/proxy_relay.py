@@ -1,12 +1,13 @@
 """Moving messages from one hop to the other without a write per message.
 
-``Connection.send`` costs a flow-control round and a socket write for every message;
-at tens of thousands of small frames a second that is most of a proxy's time. Here
-each message is handed to the destination's protocol (websockets' Sans-I/O layer,
-which frames it exactly as ``send`` would) and everything queued during one turn of
-the event loop goes out in a single transport write. Flow control is kept: when the
-destination's transport is over its limit, the pump waits for it to drain before
-reading more.
+``recv`` and ``send`` cost a queue, a coroutine round, a UTF-8 decode and a socket
+write for every message; at tens of thousands of small frames a second that is most
+of a proxy's time. Here each message arrives as bytes straight from the source's
+protocol layer (:mod:`busconsole.transport.direct`), is handed to the destination's
+protocol (websockets' Sans-I/O layer, which frames it exactly as ``send`` would), and
+everything queued during one turn of the event loop goes out in a single transport
+write. Flow control is kept: while the destination's transport is over its limit,
+the source socket is not read.
 """
 
 from __future__ import annotations
@@ -18,15 +19,18 @@ from websockets.asyncio.connection import Connection
 from websockets.exceptions import ConnectionClosed, InvalidState
 
 from busconsole.frames import CapturedFrame, Direction
+from busconsole.transport.direct import DirectDelivery
 
 Capture = Callable[[Direction, str, bytes, bool], CapturedFrame]
 
 
 class Coalescer:
-    """Frames messages onto ``dst`` and writes them once per loop turn."""
+    """Frames messages onto ``dst`` and writes them once per loop turn; ``written`` is called
+    after each write (to check the destination's flow control)."""
 
-    def __init__(self, dst: Connection) -> None:
+    def __init__(self, dst: Connection, written: Callable[[], None] | None = None) -> None:
         self.dst = dst
+        self.written = written
         self._scheduled = False
 
     def push(self, raw: bytes, binary: bool) -> None:
@@ -49,30 +53,55 @@ class Coalescer:
         transport.write(b"".join(chunks))
         if b"" in chunks and transport.can_write_eof():  # a close was queued behind the data
             transport.write_eof()
-
-    async def drain(self) -> None:
-        """Write what is queued, then wait until the destination is under its write limit."""
-        self.flush()
-        await self.dst.drain()
+        if self.written is not None:
+            self.written()
 
 
-async def pump(src: Connection, dst: Connection, conn: str, direction: Direction, capture: Capture) -> str:
+class _Forward:
+    """The delivery callback of one direction: capture, frame onto ``dst``, and stop reading
+    ``src`` while ``dst`` cannot take more (backpressure as a socket proxy does it)."""
+
+    def __init__(self, src: DirectDelivery, dst: Connection, conn: str, direction: Direction,
+                 capture: Capture) -> None:
+        self.src, self.dst, self.conn, self.direction, self.capture = src, dst, conn, direction, capture
+        self.out = Coalescer(dst, self._written)
+        self.dst_gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
+        self._held = False
+
+    def __call__(self, raw: bytes, binary: bool) -> None:
+        self.capture(self.direction, self.conn, raw, binary)
+        if self.dst_gone.done():
+            return
+        try:
+            self.out.push(raw, binary)
+        except (InvalidState, ConnectionClosed):
+            self.dst_gone.set_result("dst")
+
+    def _written(self) -> None:
+        if self.dst.paused and not self._held:
+            self._held = True
+            self.src.transport.pause_reading()
+            asyncio.ensure_future(self._release())
+
+    async def _release(self) -> None:
+        try:
+            await self.dst.drain()
+        except (ConnectionClosed, ConnectionError):
+            pass
+        finally:
+            self._held = False
+            if not self.src.transport.is_closing():
+                self.src.transport.resume_reading()
+
+
+async def pump(src: DirectDelivery, dst: Connection, conn: str, direction: Direction, capture: Capture) -> str:
     """Forward ``src`` to ``dst`` until one closes; returns which: ``"src"`` or ``"dst"``."""
-    out = Coalescer(dst)
+    forward = _Forward(src, dst, conn, direction, capture)
+    src.start(forward)
+    closed = asyncio.ensure_future(src.wait_closed())
     try:
-        while True:
-            try:
-                message = await src.recv()
-            except ConnectionClosed:
-                return "src"
-            binary = not isinstance(message, str)
-            raw = message if isinstance(message, bytes) else message.encode()
-            capture(direction, conn, raw, binary)
-            try:
-                out.push(raw, binary)
-                if dst.paused:
-                    await out.drain()
-            except (InvalidState, ConnectionClosed):
-                return "dst"
+        done, _ = await asyncio.wait((closed, forward.dst_gone), return_when=asyncio.FIRST_COMPLETED)
+        return "src" if closed in done else "dst"
     finally:
-        out.flush()
+        closed.cancel()
+        forward.out.flush()

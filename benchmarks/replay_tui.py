@@ -28,7 +28,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from replay import JQ_ERROR, generate  # noqa: E402 - the same recording as benchmarks/replay.py
 
-from busconsole.file_session import FileSession  # noqa: E402
+from busconsole.file_session import WINDOW_MB, FileSession  # noqa: E402
 from busconsole.tui.replay import ReplayApp  # noqa: E402
 
 FILTER = "level:error"
@@ -103,7 +103,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--size-mb", type=int, default=1024)
     ap.add_argument("--quick", action="store_true", help="a 100 MB recording")
-    ap.add_argument("--window-mb", type=float, default=64.0, help="frames held in memory (raw MB)")
+    ap.add_argument("--window-mb", type=float, default=WINDOW_MB, help="frames held in memory (raw MB)")
     ap.add_argument("--load-timeout", type=float, default=600.0, help="give up waiting for a full load")
     args = ap.parse_args()
     size_mb = 100 if args.quick else args.size_mb

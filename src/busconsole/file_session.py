@@ -36,6 +36,8 @@ if TYPE_CHECKING:
     from busconsole.session import LiveSession
 
 BROWSE, PLAYBACK = "browse", "playback"
+WINDOW_MB = 16.0  # raw frames held in memory; older ones are read back from the file, which is cheap
+FIRST_SCREEN_SECONDS = 0.005  # loading before the first screen: a few thousand frames
 BATCH_SECONDS = 0.03  # loading work per turn of the event loop: keys are answered in between
 FOLLOW_SECONDS = 0.25  # how often a followed file is checked for new lines
 _CHECK_EVERY = 64  # frames between two looks at the deadline
@@ -95,7 +97,7 @@ class FileSession:
         to: str | None = None,
         read_only: bool = False,
         headers: dict[str, str] | None = None,
-        window_mb: float = 64.0,
+        window_mb: float = WINDOW_MB,
         window_frames: int = 500_000,
     ) -> None:
         from busconsole.recording.reader import open_recording
@@ -122,6 +124,7 @@ class FileSession:
             self.live = LiveSession(to, headers=headers, record=False, read_only=read_only)
         self._followed_at = 0.0
         self._task: asyncio.Task[None] | None = None
+        self._held = False
 
     def _new_store(self) -> FileStore:
         return FileStore(self.recording, *self._window)
@@ -262,14 +265,26 @@ class FileSession:
 
     async def start(self) -> None:
         """Show the first frames at once, then load the rest in the background."""
-        self.recording.wait(0.05)  # a small file is indexed by then; a big one has its first lines
-        self.pump()
+        deadline = time.monotonic() + 0.05  # a small file is indexed by then, a big one has begun
+        rec = self.recording
+        while not (len(rec) or rec.indexing_done) and time.monotonic() < deadline:
+            rec.wait(0.002)
+        self.pump(FIRST_SCREEN_SECONDS)
         self._task = asyncio.create_task(self._run(), name="busconsole-replay")
         if self.live is not None:
             await self.live.start()
 
+    def hold(self, held: bool = True) -> None:
+        """Hold (or resume) indexing and loading beyond the first frames, so that a window being
+        built has the interpreter and the event loop to itself: the first screen comes first."""
+        self._held = held
+        self.recording.pause_indexing(held)
+
     async def _run(self) -> None:
         while True:
+            if self._held:
+                await asyncio.sleep(0.01)
+                continue
             busy = self.pump()
             await asyncio.sleep(0 if busy else 0.02 if self.clock.playing else 0.05)
 

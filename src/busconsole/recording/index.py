@@ -1,15 +1,16 @@
 """FileIndex: the byte offsets of a file's frame lines, scanned fast and read on demand.
 
 A frame costs 8 bytes of index (one ``array('Q')`` entry, the line's start); lines
-are parsed only when asked for. The scan walks an mmap of the file with ``find`` and
-does no per-line check when a block is made purely of lines starting with ``{`` (one
+are parsed only when asked for. The scan reads the file in blocks and computes line
+starts in C; it does no per-line check when a block is made purely of lines starting with ``{`` (one
 regex search in C proves it): such lines are validated lazily, when a frame is read,
 and only the file's last line is parsed at the end to report a torn write. A block
 holding anything else (blank lines, text, arrays, indented objects) is checked
 line by line, so garbage is skipped and reported with its line number.
 
 The scan may run in another thread while frames are read: entries are only ever
-appended, and a line is read through an mmap that is re-opened when the file grows.
+appended, and a line is read through an mmap that is re-opened when the file grows
+and whose pages are dropped every few megabytes read (see :meth:`FileIndex.consumed`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import threading
 from array import array
 from collections.abc import Iterator
+from itertools import accumulate
 from pathlib import Path
 
 from busconsole.filtering import scan
@@ -28,6 +30,9 @@ from busconsole.recording import formats
 
 CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
+RESIDENT_BUDGET = 16 << 20  # bytes read through the map before its pages are dropped
+_DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
+_PLUS_ONE = (1).__add__  # a line's length plus its newline, as a C callable
 
 
 class FileIndex:
@@ -45,6 +50,9 @@ class FileIndex:
         self.done = False
         self.clean = True  # no line was skipped: frame line j ends where line j + 1 starts
         self._mm: mmap.mmap | None = None
+        self._mapped_reads = 0  # bytes read through the map since its pages were last dropped
+        self.go = threading.Event()  # cleared: the scan waits after its first block (see scan)
+        self.go.set()
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._unchecked = 0  # the index length when a block was indexed without line checks
@@ -70,56 +78,65 @@ class FileIndex:
             self.header = formats.check_header(obj, self.name)
 
     def scan(self) -> None:
-        """Index everything written so far (call again to pick up growth)."""
+        """Index everything written so far (call again to pick up growth).
+
+        The file is read with ``pread``, not mapped: its pages stay in the page cache and
+        never count in the process's resident memory, however big the file."""
         with self._scan_lock, open(self.path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+            fd = f.fileno()
+            size = os.fstat(fd).st_size
             if size <= self.scanned:
                 self.done = True
                 return
-            with mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ) as mm:
-                pos = self.scanned
-                while pos < size:
-                    cut = mm.rfind(b"\n", pos, min(size, pos + CHUNK)) + 1 or mm.find(b"\n", pos) + 1
-                    if not cut:
-                        break
-                    self._index(mm, pos, cut)
-                    self.scanned = pos = cut
-                self._check_last(mm)
-                if pos < size:
-                    self._tail(mm[pos:size])
+            pos = first = self.scanned
+            while pos < size:
+                if pos != first:  # a paused scan still gives the first frames to show
+                    self.go.wait()
+                block, cut = _whole_lines(fd, pos, size)
+                if not cut:
+                    break
+                self._index(block, pos, cut)
+                self.scanned = pos = pos + cut
+            self._check_last(fd, size)
+            if pos < size:
+                self._tail(os.pread(fd, size - pos, pos))
             self.done = True
 
-    def _index(self, mm: mmap.mmap, lo: int, hi: int) -> None:
-        """Index the whole lines in ``mm[lo:hi]`` (``hi`` just past a newline)."""
-        if lo == 0 and self.header is not None:
-            lo = mm.find(b"\n") + 1
+    def _index(self, block: bytes, base: int, cut: int) -> None:
+        """Index the whole lines in ``block[:cut]`` (``cut`` just past a newline), which starts
+        at file offset ``base``."""
+        if base == 0 and self.header is not None:
+            skip = block.find(b"\n") + 1
             self.lines += 1
-            if lo >= hi:
+            if skip >= cut:
                 return
-        if mm[lo : lo + 1] == b"{" and _STRAY_LINE.search(mm, lo, hi - 1) is None:
-            before = len(self.offsets)
-            append, find = self.offsets.append, mm.find
-            while lo < hi:
-                append(lo)
-                lo = find(b"\n", lo, hi) + 1
-            self.lines += len(self.offsets) - before
+            block, base, cut = block[skip:], skip, cut - skip
+        if block[:1] == b"{" and _STRAY_LINE.search(block, 0, cut - 1) is None:
+            # Line starts from line lengths, all in C: no Python work per line, so a big file
+            # indexes at disk speed and a UI thread sharing the interpreter stays responsive.
+            parts = block.split(b"\n")  # the whole lines, then the partial one after ``cut``
+            n = len(parts) - 1
+            del parts[n - 1 :]
+            self.offsets.extend(accumulate(map(_PLUS_ONE, map(len, parts)), initial=base))
+            self.lines += n
             self._unchecked = len(self.offsets)
             return
-        pos = lo
-        for line in mm[lo:hi].splitlines(True):
+        pos = base
+        for line in block[:cut].splitlines(True):
             self.lines += 1
             self._check(line.strip(), pos)
             pos += len(line)
 
-    def _check_last(self, mm: mmap.mmap) -> None:
+    def _check_last(self, fd: int, size: int) -> None:
         """Parse the newest line indexed without a check when it ends the file: a torn write shows
         there, while lines in the middle are validated when they are read."""
         n = len(self.offsets)
         if not n or self._unchecked != n:
             return
         start = self.offsets[-1]
-        end = mm.find(b"\n", start)
-        if end + 1 != len(mm) or formats.parse_line(mm[start:end].strip()) is not None:
+        text = os.pread(fd, size - start, start)
+        end = text.find(b"\n")
+        if end + 1 != len(text) or formats.parse_line(text[:end].strip()) is not None:
             return
         self.offsets.pop()
         self._unchecked = 0
@@ -162,32 +179,49 @@ class FileIndex:
             if end < 0 and self.follow:  # the line was completed after the file was mapped
                 mm = self._map(len(mm))
                 end = mm.find(b"\n", start)
-            return mm[start : end if end >= 0 else len(mm)].strip()
+            end = end if end >= 0 else len(mm)
+            self.consumed(end - start)
+            return mm[start:end].strip()
 
-    def blocks(self, start: int, block: int = 1 << 22) -> Iterator[tuple[int, bytes, array[int]]]:
+    def consumed(self, nbytes: int) -> None:
+        """Count bytes read through the map (call under _mm_lock); past a budget, drop the
+        map's pages from this process. They stay in the page cache, so reading them again is
+        cheap, but reading a whole big file no longer leaves it all in resident memory."""
+        self._mapped_reads += nbytes
+        if self._mapped_reads > RESIDENT_BUDGET and self._mm is not None:
+            self._mapped_reads = 0
+            if _DONTNEED is not None:
+                self._mm.madvise(_DONTNEED)
+
+    def blocks(self, start: int, block: int = 1 << 20) -> Iterator[tuple[int, bytes, array[int]]]:
         """``(first line, bytes, line ends)`` runs of whole frame lines from line ``start`` on,
         read in bulk; ``ends`` are the file offsets where each line of the run ends.
 
         Only for a clean file (no skipped lines), where consecutive offsets are adjacent
         lines; a caller splits each run with ``splitlines()`` in one C call. The last run
-        stops at the last newline, so a line still being written is never handed out.
+        stops at the last newline, so a line still being written is never handed out. A run
+        is about ``block`` bytes (one line at least): small enough that the allocator reuses
+        the memory of the previous run and its lower-cased copy instead of mapping fresh pages.
         """
+        from bisect import bisect_left
+
         offs = self.offsets
         n = len(offs)
         j = start
         while j < n:
-            k = min(n, j + max(1, block // 256))
+            k = bisect_left(offs, offs[j] + block, j + 1, n)
             with self._mm_lock:
                 mm = self._map(offs[k - 1])
                 end = offs[k] if k < n else mm.find(b"\n", offs[k - 1]) + 1 or len(mm)
                 data = mm[offs[j] : end]
+                self.consumed(len(data))
             ends = offs[j + 1 : k]
             ends.append(end)
             yield j, data, ends
             j = k
 
     def search(
-        self, needles: Anchors, start: int = 0, also: bytes | None = None, block: int = 1 << 22
+        self, needles: Anchors, start: int = 0, also: bytes | None = None, block: int = 1 << 20
     ) -> Iterator[tuple[int, bytes]]:
         """``(j, line)`` of the frame lines from ``start`` on that contain a needle, any ASCII case
         (or ``also``, a lower-case mark searched only in blocks that hold it at all).
@@ -242,6 +276,26 @@ class FileIndex:
         first = next((t for t in map(formats.line_time, _lines(head)) if t is not None), None)
         last = next((t for t in map(formats.line_time, reversed(_lines(tail))) if t is not None), None)
         return first, last
+
+
+def _whole_lines(fd: int, pos: int, size: int) -> tuple[bytes, int]:
+    """``(block, cut)``: bytes read from ``pos``; ``cut`` is just past their last newline (0: none
+    before the end of the file). Reads past CHUNK only for a line longer than that."""
+    block = os.pread(fd, min(CHUNK, size - pos), pos)
+    cut = block.rfind(b"\n") + 1
+    if cut:
+        return block, cut
+    pieces, end = [block], pos + len(block)
+    while end < size:
+        piece = os.pread(fd, min(CHUNK, size - end), end)
+        if not piece:
+            break
+        pieces.append(piece)
+        end += len(piece)
+        if b"\n" in piece:
+            block = b"".join(pieces)
+            return block, block.rfind(b"\n") + 1
+    return block, 0
 
 
 def _lines(block: bytes) -> list[bytes]:

@@ -154,6 +154,12 @@ class Recording:
         """Block until the index is complete; True when it is."""
         return self._done.wait(timeout)
 
+    def pause_indexing(self, paused: bool = True) -> None:
+        """Let the index thread stop after the first block of its file (or go on): it holds the
+        interpreter while it runs, and a window being built should not have to share it."""
+        for fi in self.files:
+            (fi.go.clear if paused else fi.go.set)()
+
     @property
     def progress(self) -> float:
         """Fraction of the bytes indexed so far (1.0 when done)."""

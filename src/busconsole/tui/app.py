@@ -99,6 +99,8 @@ class BusConsoleApp(App[None]):
         self.initial_filter = filter_text
         self.hidden_types: set[str] = set()
         self._stopped = False
+        self.register_theme(BUSCONSOLE_THEME)  # before the first stylesheet: set later, it is rebuilt
+        self.theme = BUSCONSOLE_THEME.name
 
     # ------------------------------------------------------------------ layout
 
@@ -121,8 +123,6 @@ class BusConsoleApp(App[None]):
         yield Footer()
 
     async def on_mount(self) -> None:
-        self.register_theme(BUSCONSOLE_THEME)
-        self.theme = BUSCONSOLE_THEME.name
         self.title = f"busconsole — {self.session.title}"
         self.detail.display = False
         self.stream.focus()

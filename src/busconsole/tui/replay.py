@@ -21,7 +21,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 
-from busconsole.file_session import BROWSE, PLAYBACK, FileSession
+from busconsole.file_session import BROWSE, PLAYBACK, WINDOW_MB, FileSession
 from busconsole.store import EventStore
 from busconsole.tui.app import BusConsoleApp
 from busconsole.tui.screens.replay_jump import JumpScreen
@@ -56,6 +56,7 @@ class ReplayApp(BusConsoleApp):
     def __init__(self, session: FileSession, *, filter_text: str = "") -> None:
         super().__init__(session, filter_text=filter_text)
         self.file = session
+        session.hold()  # until the first screen is drawn (on_mount)
         self.timeline = Timeline(id="timeline")
         self._generation = session.generation
         self._select_when_shown: int | None = None
@@ -69,6 +70,7 @@ class ReplayApp(BusConsoleApp):
         await self.mount(self.timeline, before=self.status_bar)
         self.stream.follow = self.file.follow
         self.set_interval(PLAYBACK_TICK, self._fast_tick)
+        self.call_after_refresh(self.file.hold, False)  # the first screen is drawn: load the rest
 
     def _fast_tick(self) -> None:
         file = self.file
@@ -293,7 +295,7 @@ def run_replay(
     to: str | None = None,
     read_only: bool = False,
     headers: dict[str, str] | None = None,
-    window_mb: float = 64.0,
+    window_mb: float = WINDOW_MB,
 ) -> int:
     """Open ``paths`` as one session in the replay app; returns the exit code (2: unreadable)."""
     from busconsole.recording.reader import RecordingError

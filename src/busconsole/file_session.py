@@ -21,7 +21,7 @@ import contextlib
 import time
 from array import array
 from bisect import bisect_left
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,7 @@ from busconsole.session import CannotSendError, SessionStatus, check_sendable
 from busconsole.store import EventStore
 
 if TYPE_CHECKING:
+    from busconsole.filtering.nodes import Anchors
     from busconsole.recording.reader import Recording
     from busconsole.session import LiveSession
 
@@ -54,6 +55,7 @@ class FileStore(EventStore):
 
     def __init__(self, source: Recording, window_bytes: int, window_frames: int) -> None:
         super().__init__(max_frames=window_frames, max_bytes=window_bytes, source=source)
+        self._source = source
         self.now_ms: float | None = None
         self._all_errors = array("I")
 
@@ -76,6 +78,15 @@ class FileStore(EventStore):
 
     def error_positions(self) -> Sequence[int]:
         return self._all_errors
+
+    def search_older(self, anchor_sets: Sequence[Anchors], start: int, stop: int, objects_only: bool) -> Iterator[int]:
+        """Indices in ``[start, stop)`` whose line in the file can hold a match for a filter with
+        these anchors: the file is searched in bulk (C over whole blocks), so a filter over
+        frames that left the window costs a pass over the file, not a parse per frame."""
+        for i, _line in self._source.search_lines(anchor_sets, start, binary=not objects_only):
+            if i >= stop:
+                return
+            yield i
 
 
 def describe(paths: Sequence[str | Path]) -> str:

@@ -58,7 +58,7 @@ class Filter:
         if root is None:
             return range(lo, hi)
         indexed_from = min(max(lo, getattr(store, "window_start", lo)), hi)
-        older = self._each(store, range(lo, indexed_from))
+        older = self._older(store, root, lo, indexed_from)
         found = root.candidates(store)
         window: Sequence[int]
         if found is None:
@@ -83,6 +83,17 @@ class Filter:
             return [i for i, low in bulk(sets, lo, hi) if keep(low)]
         test, facts = root.matches, store.facts
         return [i for i, low in bulk(sets, lo, hi) if keep(low) and test(facts(i))]
+
+    def _older(self, store: IndexedStore, root: Node, lo: int, hi: int) -> list[int]:
+        """Frames in ``[lo, hi)``, before the store's window: narrowed by the store's source when
+        it can search its lines in bulk (``search_older``, a recording file), then each tested."""
+        if lo >= hi:
+            return []
+        search = getattr(store, "search_older", None)
+        sets = root.anchor_sets()
+        if search is None or not sets:
+            return self._each(store, range(lo, hi))
+        return self._each(store, search(sets, lo, hi, root.needs_object()))
 
     def _each(self, store: IndexedStore, indices: Iterable[int]) -> list[int]:
         """The indices whose frames match, testing raw bytes first when the store hands them

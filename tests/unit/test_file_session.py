@@ -143,6 +143,22 @@ def test_a_small_window_still_knows_every_error_and_every_frame(tmp_path: Path) 
     assert isinstance(windowed.browse, FileStore) and len(windowed.browse) == len(whole.browse)
 
 
+@pytest.mark.parametrize(
+    "text", ["level:error", "type:ERROR", "entity:partner type:QUERY_RESULT", "partner", "is:pending",
+             "dir:out -type:QUERY", "is:error", "level:error or entity:partner"],
+)
+def test_filters_over_frames_that_left_the_window_match_a_frame_by_frame_test(tmp_path: Path, text: str) -> None:
+    from busconsole.filters import parse_filter
+
+    path = write_recording(tmp_path / "s.jsonl", session_frames(60))
+    windowed = loaded(FileSession([path], window_mb=0.004))
+    store = windowed.browse
+    assert store.window_start > len(store) // 2  # most frames are read back from the file
+    flt = parse_filter(text)
+    every = [i for i in range(len(store)) if flt.matches(store.facts(i))]
+    assert list(flt.select(store)) == every
+
+
 def test_follow_picks_up_frames_appended_to_a_growing_recording(tmp_path: Path) -> None:
     path = tmp_path / "live.jsonl"
     frames = session_frames(4)

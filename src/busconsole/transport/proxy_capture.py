@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import queue
 import threading
 import time
+from collections import deque
 from typing import Any, Protocol
 
 import orjson
@@ -50,36 +50,39 @@ class Recorder:
         self.written = 0
         self.lost = 0  # frames refused because the backlog was full, or a write failed
         self.error: str | None = None
-        self._queue: queue.SimpleQueue[CapturedFrame | None] = queue.SimpleQueue()
+        # A deque and an event rather than a queue: appending is atomic and costs no lock, and
+        # the thread is woken once per batch, not once per frame.
+        self._frames: deque[CapturedFrame] = deque()
+        self._wake = threading.Event()
+        self._closing = False
         self._thread = threading.Thread(target=self._run, name="busconsole-recorder", daemon=True)
         self._thread.start()
 
     def put(self, frame: CapturedFrame) -> None:
-        if self._queue.qsize() >= self.backlog:
+        if len(self._frames) >= self.backlog:
             self.lost += 1
             return
-        self._queue.put(frame)
+        self._frames.append(frame)
+        if not self._wake.is_set():
+            self._wake.set()
 
     @property
     def pending(self) -> int:
-        return self._queue.qsize()
+        return len(self._frames)
 
     def _run(self) -> None:
+        frames = self._frames
         while True:
-            batch: list[CapturedFrame] = []
-            item = self._queue.get()
-            while item is not None:
-                batch.append(item)
-                if self._queue.empty() or len(batch) >= MAX_BATCH:
-                    break
-                item = self._queue.get()
-            if batch:
-                self._write(batch)
-            if item is None:
+            self._wake.wait()
+            self._wake.clear()
+            closing = self._closing
+            while frames:
+                take = min(len(frames), MAX_BATCH)
+                self._write([frames.popleft() for _ in range(take)])
+            if closing:
                 return
-            if self._queue.empty():
-                # Caught up: let frames gather rather than wake (and take the GIL) for each one.
-                time.sleep(BATCH_PAUSE)
+            # Caught up: let frames gather rather than wake (and take the GIL) for each one.
+            time.sleep(BATCH_PAUSE)
 
     def _write(self, batch: list[CapturedFrame]) -> None:
         """One write (one system call, one redaction check) for everything that gathered."""
@@ -95,7 +98,8 @@ class Recorder:
 
     def close(self) -> None:
         """Write what is queued, then close the writer. Blocks until done."""
-        self._queue.put(None)
+        self._closing = True
+        self._wake.set()
         self._thread.join()
         self.writer.close()
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
 from busconsole.frames import CapturedFrame
 
@@ -48,3 +50,19 @@ def test_garbage_that_looks_like_an_object_is_recorded_raw() -> None:
     f = CapturedFrame(4, 1.0, "in", "c1", b'{"type":"QUERY",}')
     rec = orjson.loads(f.record_line())
     assert rec["raw"] == '{"type":"QUERY",}' and "frame" not in rec
+
+
+_RAWS = st.one_of(
+    st.sampled_from([b'{"type":"QUERY","entity":"partner"}', b' {"type":"ERROR"} ', b'{"type":"x",\n"a":1}',
+                     b"not json", b'{"type":1}', b'{"type":"x","v":"\xff"}', b"\x00\xff", b"{}"]),
+    st.binary(max_size=40),
+)
+
+
+@given(st.lists(st.tuples(_RAWS, st.booleans()), max_size=30))
+def test_record_lines_is_the_lines_one_by_one(items: list[tuple[bytes, bool]]) -> None:
+    from busconsole.frames import record_lines
+
+    frames = [CapturedFrame(i, 1.5 + i, "in" if i % 2 else "out", "c1", raw, binary)
+              for i, (raw, binary) in enumerate(items)]
+    assert record_lines(frames) == b"".join(f.record_line() for f in frames)

@@ -54,7 +54,7 @@ async def stream(
 
     from rich.console import Console
 
-    from busconsole.frames import CapturedFrame
+    from busconsole.frames import CapturedFrame, record_lines
     from busconsole.render import pretty_line
 
     out = sys.stdout.buffer
@@ -83,7 +83,7 @@ async def stream(
             frames = [shown(f) for f in frames]
         try:
             if as_json:
-                out.write(b"".join(f.record_line() for f in frames))
+                out.write(record_lines(frames))
             elif console is not None:
                 for f in frames:
                     console.print(pretty_line(f, True), no_wrap=True, overflow="ellipsis", crop=True)

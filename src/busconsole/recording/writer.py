@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import orjson
 
-from busconsole.frames import CapturedFrame
+from busconsole.frames import CapturedFrame, record_lines
 from busconsole.recording.redact import Redactor
 
 FORMAT_VERSION = 1
@@ -167,10 +167,16 @@ class RecordingWriter:
         """
         frames = list(frames)
         red = self.redactor
-        if red is not None and len(frames) > 1 and not red.might_contain(b"\n".join(f.raw for f in frames)):
-            lines = [f.record_line() for f in frames]
-        else:
-            lines = [self.line_for(f) for f in frames]
+        clean = red is None or len(frames) > 1 and not red.might_contain(b"\n".join(f.raw for f in frames))
+        if clean and not self.rotate_bytes:  # the common case: one encoding call, one write
+            blob = record_lines(frames)
+            with self._lock:
+                if self._out is None:
+                    raise ValueError(f"recording {self.path} is closed")
+                self._emit(blob)
+                self.frames += len(frames)
+            return
+        lines = [f.record_line() for f in frames] if clean else [self.line_for(f) for f in frames]
         with self._lock:
             if self._out is None:
                 raise ValueError(f"recording {self.path} is closed")

@@ -1,8 +1,8 @@
 """FileIndex: the byte offsets of a file's frame lines, scanned fast and read on demand.
 
 A frame costs 8 bytes of index (one ``array('Q')`` entry, the line's start); lines
-are parsed only when asked for. The scan reads the file in blocks and computes line
-starts in C; it does no per-line check when a block is made purely of lines starting with ``{`` (one
+are parsed only when asked for. The scan reads the file in blocks with ``pread`` and
+finds line starts with ``find``; it does no per-line check when a block is made purely of lines starting with ``{`` (one
 regex search in C proves it): such lines are validated lazily, when a frame is read,
 and only the file's last line is parsed at the end to report a torn write. A block
 holding anything else (blank lines, text, arrays, indented objects) is checked
@@ -21,7 +21,6 @@ import re
 import threading
 from array import array
 from collections.abc import Iterator
-from itertools import accumulate
 from pathlib import Path
 
 from busconsole.filtering import scan
@@ -32,7 +31,6 @@ CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
 RESIDENT_BUDGET = 16 << 20  # bytes read through the map before its pages are dropped
 _DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
-_PLUS_ONE = (1).__add__  # a line's length plus its newline, as a C callable
 
 
 class FileIndex:
@@ -112,12 +110,13 @@ class FileIndex:
                 return
             block, base, cut = block[skip:], skip, cut - skip
         if block[:1] == b"{" and _STRAY_LINE.search(block, 0, cut - 1) is None:
-            # Line starts from line lengths, all in C: no Python work per line, so a big file
-            # indexes at disk speed and a UI thread sharing the interpreter stays responsive.
-            parts = block.split(b"\n")  # the whole lines, then the partial one after ``cut``
-            n = len(parts) - 1
-            del parts[n - 1 :]
-            self.offsets.extend(accumulate(map(_PLUS_ONE, map(len, parts)), initial=base))
+            before = len(self.offsets)
+            append, find = self.offsets.append, block.find
+            lo = 0
+            while lo < cut:
+                append(base + lo)
+                lo = find(b"\n", lo, cut) + 1
+            n = len(self.offsets) - before
             self.lines += n
             self._unchecked = len(self.offsets)
             return

@@ -62,19 +62,15 @@ class FileStore(EventStore):
     def facts(self, i: int, now: float | None = None) -> FrameFacts:
         return super().facts(i, self.now_ms if now is None else now)
 
-    def append(self, frame: CapturedFrame) -> int:
-        index = super().append(frame)
-        facts = FrameFacts(frame, index)  # the pairing-free facts: cheap, the frame is parsed already
-        if facts.type == "ERROR":  # the request it answers failed (the base store's rule too)
-            pair = self.pairing.pair_of(index)
-            errors = self._all_errors
-            if pair is not None and pair.request != index:
-                k = bisect_left(errors, pair.request)
-                if k == len(errors) or errors[k] != pair.request:
-                    errors.insert(k, pair.request)
-        if facts.error:
-            self._all_errors.append(index)
-        return index
+    def _error(self, index: int) -> None:
+        super()._error(index)
+        errors = self._all_errors
+        if not errors or index > errors[-1]:
+            errors.append(index)
+            return
+        k = bisect_left(errors, index)
+        if errors[k] != index:
+            errors.insert(k, index)
 
     def error_positions(self) -> Sequence[int]:
         return self._all_errors

@@ -227,9 +227,9 @@ class EventStore:
             if first != index and first != answered:  # the reply to `first` is reached through its pair
                 self._req_more.setdefault(h, []).append(index)
         if answered is not None and type_ == "ERROR":
-            bisect.insort(self._errors, answered)  # the request failed
+            self._error(answered)  # the request failed
         if error or obj is None:
-            self._errors.append(index)
+            self._error(index)
         if sink is _STATE:
             self.state.observe(index, type_, entity, obj)  # type: ignore[arg-type]  # sinks imply an object
         elif sink is _CONSOLE:
@@ -500,6 +500,15 @@ class EventStore:
     def error_positions(self) -> Sequence[int]:
         """Ascending indices of frames whose ``facts.error`` is true, for next/previous-error."""
         return array("I", self._errors)
+
+    def _error(self, index: int) -> None:
+        """Note that frame ``index`` counts as an error: itself, or a request whose reply failed
+        (then it may be older than errors already noted)."""
+        errors = self._errors
+        if errors and index < errors[-1]:
+            bisect.insort(errors, index)
+        else:
+            errors.append(index)
 
     def rates(self, now: float | None = None) -> tuple[float, float, float]:
         """Frames per second over the last 1 s, 10 s and 60 s of capture time, to 0.1 s."""

@@ -62,6 +62,48 @@ def test_print_reports_damage_on_stderr_and_refuses_bad_filter(tmp_path: Path) -
     assert run(str(tmp_path / "missing.jsonl"), "--print").returncode == 2
 
 
+# `busconsole replay FILE --print` runs without building the typer app; the same arguments
+# through the typer command must give the same bytes, messages and exit code.
+_WATCH = ("import atexit, sys; atexit.register(lambda: sys.stderr.write("
+          "'[typer app built]' if 'busconsole.commands.proxy' in sys.modules else '[fast path]')); ")
+FAST = [sys.executable, "-c", _WATCH + "from busconsole.cli import main; main(sys.argv[1:])", "replay"]
+TYPER = [sys.executable, "-c", _WATCH + "from busconsole.cli import app; app(sys.argv[1:], 'busconsole')", "replay"]
+
+
+@pytest.mark.parametrize(("args", "fast"), [
+    (["{rec}", "--print", "--filter", "level:error"], True),
+    (["--filter=level:error", "{rec}", "{rec}"], True),  # stdout is a pipe: --print is implied
+    (["{rec}", "--format", "pretty", "-f", "type:QUERY"], True),
+    (["{rec}", "--format=jsonl", "--print", "--filter", ""], True),
+    (["{damaged}", "--print"], True),
+    (["{rec}", "--print", "--filter", "type:("], True),
+    (["{tmp}/missing.jsonl", "--print"], True),
+    (["{tmp}/missing.jsonl", "--print", "-f", "type:("], True),
+    (["{rec}", "-f=level:error", "--print"], False),  # shapes the fast path leaves to typer
+    (["{rec}", "--print", "--filter"], False),
+    (["{rec}", "--print", "--filter", "-level:error"], False),
+    (["{rec}", "--print", "--format", "yaml"], False),
+    (["{rec}", "--print", "--print"], False),
+    (["--print", "--filter", "level:error"], False),
+    (["{rec}", "--print", "--stats"], False),
+    (["{rec}", "--help"], False),
+])
+def test_fast_path_is_the_typer_command(tmp_path: Path, args: list[str], fast: bool) -> None:
+    rec, damaged = tmp_path / "r.jsonl", tmp_path / "d.jsonl"
+    with RecordingWriter(rec, "ws://127.0.0.1:1") as w:
+        for i, frame in enumerate([{"type": "QUERY", "entity": "a"}, {"type": "CONSOLE_LOGS", "messages": [
+                {"level": "Error", "message": "boom"}]}, {"type": "QUERY_RESULT", "entity": "a", "data": []}]):
+            w.write(CapturedFrame(i + 1, 1.0 + i, OUT, "c1", orjson.dumps(frame)))
+    damaged.write_bytes(rec.read_bytes() + b"garbage\n" + rec.read_bytes().splitlines(True)[1])
+    argv = [a.format(rec=rec, damaged=damaged, tmp=tmp_path) for a in args]
+    ours = subprocess.run([*FAST, *argv], capture_output=True, timeout=60)
+    typer = subprocess.run([*TYPER, *argv], capture_output=True, timeout=60)
+    assert ours.stderr.endswith(b"[fast path]" if fast else b"[typer app built]"), ours.stderr
+    assert typer.stderr.endswith(b"[typer app built]")
+    assert (ours.returncode, ours.stdout, ours.stderr.rsplit(b"[", 1)[0]) == (
+        typer.returncode, typer.stdout, typer.stderr.rsplit(b"[", 1)[0])
+
+
 def test_stats(server: ServerThread, tmp_path: Path, bus_client: Any) -> None:
     path = tmp_path / "s.jsonl"
     record_session(server, path, bus_client)

@@ -209,6 +209,24 @@ def test_search_lines_misses_no_matching_frame(tmp_path: Path, text: str) -> Non
             assert len(searched) < len(rec)
 
 
+@pytest.mark.parametrize("block", [1, 100, 4096, 1 << 20])
+def test_runs_of_any_size_tile_the_lines_and_the_search_finds_every_needle(tmp_path: Path, block: int) -> None:
+    path = tmp_path / "r.jsonl"
+    mixed_recording(path)
+    with open_recording([path]) as rec:
+        rec.wait()
+        fi = rec.files[0]
+        lines = [fi.line(j) for j in range(len(fi))]
+        runs = list(fi.blocks(3, block))
+        assert [line for _, data, _ in runs for line in data.splitlines()] == lines[3:]
+        assert all(j == (runs[k - 1][0] + len(runs[k - 1][2]) if k else 3) for k, (j, _, _) in enumerate(runs))
+        assert all(len(data) - len(data.splitlines()[-1]) - 1 < block for _, data, _ in runs)  # last starts inside
+        assert (len(runs) == 1) == (block == 1 << 20)
+        want = [j for j, line in enumerate(lines) if j >= 5 and (b"error" in line.lower() or b"a/b" in line)]
+        assert [j for j, _ in fi.search((b"error", b"a/b"), 5, block=block)] == want
+        assert all(line == lines[j] for j, line in fi.search((b"error",), 0, block=block))
+
+
 def test_record_frame_reads_busconsole_lines_and_declines_others() -> None:
     from busconsole.recording.formats import parse_line, record_frame
 

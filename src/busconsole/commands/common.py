@@ -14,15 +14,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
-from busconsole.config import ConfigError, load_config
-from busconsole.recording.redact import Redactor
-
 if TYPE_CHECKING:
     from busconsole.filters import Filter
+    from busconsole.recording.redact import Redactor
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,7 +74,14 @@ FilterOpt = Annotated[
     typer.Option("--filter", "-f", help="Only frames matching EXPR (the filter language).", show_default=False),
 ]
 
-_DISPLAY = Redactor()  # the recording's rules decide what a person may see, too
+
+@cache
+def _display() -> Redactor:
+    """The recording's rules decide what a person may see, too (built on first use: most
+    commands never show a URL)."""
+    from busconsole.recording.redact import Redactor
+
+    return Redactor()
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,20 +103,23 @@ class ConnectOptions:
 
     def redactor(self) -> Redactor:
         """The default secret rules plus the profile's ``redact`` list."""
+        from busconsole.recording.redact import Redactor
+
         return Redactor(self.redact)
 
 
 def redacted_url(url: str) -> str:
     """The URL with a password in it and secret-looking query values replaced by ``***``."""
-    return _DISPLAY.redact_url(url)
+    return _display().redact_url(url)
 
 
 def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
     """Headers for display: the auth scheme stays visible (``Bearer ***``), the secret does not."""
     shown: dict[str, str] = {}
+    display = _display()
     for name, value in headers.items():
-        if not _DISPLAY.matches_key(name):
-            shown[name] = _DISPLAY.redact_obj(value)
+        if not display.matches_key(name):
+            shown[name] = display.redact_obj(value)
             continue
         scheme, _, rest = value.partition(" ")
         shown[name] = f"{scheme} ***" if rest else "***"
@@ -135,6 +144,8 @@ def resolve(
     read_only: bool | None = None,
 ) -> ConnectOptions:
     """Merge the profile and the options; options win. Raises ConfigError or ValueError."""
+    from busconsole.config import load_config
+
     prof = load_config().profile(profile)
     merged = dict(prof.headers) if prof else {}
     for text in headers or ():
@@ -162,6 +173,8 @@ def _exit_on_usage_error(fn: Callable[P, R]) -> Callable[P, R]:
     """``fn`` for a command: a ConfigError or ValueError ends it with exit 64 and the message."""
 
     def checked(*args: P.args, **kwargs: P.kwargs) -> R:
+        from busconsole.config import ConfigError
+
         try:
             return fn(*args, **kwargs)
         except (ConfigError, ValueError) as exc:

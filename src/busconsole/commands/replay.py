@@ -113,6 +113,59 @@ def register(app: typer.Typer) -> None:
         raise typer.Exit(code)
 
 
+def fast_print(args: list[str]) -> int | None:
+    """The exit code of ``busconsole replay ARGS`` for the common headless shape, run without
+    building the typer app (whose start-up would be most of a small file's replay); None when
+    ARGS are anything else, and the typer command (the one place options are defined) runs.
+
+    Only files, ``--print``, ``--filter``/``-f`` and ``--format`` (each once, a value not
+    starting with ``-``) are taken, with --print given or stdout not a terminal; this is then
+    the command's --print branch with every other option at its default.
+    """
+    parsed = _fast_args(args)
+    if parsed is None:
+        return None
+    files, print_, filter_expr, fmt = parsed
+    if not files or not (print_ or not sys.stdout.isatty()):
+        return None
+    try:
+        flt = filter_option(filter_expr)  # before the files, as in the command
+        return _print(_open(files, False), flt, fmt, False)
+    except typer.Exit as exc:  # die(): the message is out, the code is the command's
+        return exc.exit_code
+    except KeyboardInterrupt:  # what click does for the typer command
+        print("\nAborted!", file=sys.stderr)
+        return 1
+
+
+def _fast_args(args: list[str]) -> tuple[list[str], bool, str | None, Format] | None:
+    """``(files, --print, --filter, --format)`` when ``args`` hold nothing else, else None."""
+    files: list[str] = []
+    seen: dict[str, str] = {}
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-"):
+            files.append(arg)
+            continue
+        name, eq, value = arg.partition("=")
+        key = _FAST_OPTIONS.get(name if eq and name.startswith("--") else arg)
+        if key is None or key in seen or (key == "print" and eq):
+            return None
+        if key != "print" and not eq:
+            value = next(rest, "-")
+            if value.startswith("-"):
+                return None
+        seen[key] = value
+    try:
+        fmt = Format(seen.get("format", Format.jsonl))
+    except ValueError:
+        return None
+    return files, "print" in seen, seen.get("filter"), fmt
+
+
+_FAST_OPTIONS = {"--print": "print", "--filter": "filter", "-f": "filter", "--format": "format"}
+
+
 def _open(files: list[str], follow: bool) -> Recording:
     from busconsole.recording.reader import RecordingError, open_recording
 

@@ -22,7 +22,6 @@ from busconsole.compose_json import locate, parse_json
 from busconsole.compose_placeholders import expand_placeholders, unknown_placeholders
 from busconsole.compose_templates import Templates
 from busconsole.protocol import (
-    MUTATION_OPERATIONS,
     REQUEST_TYPES,
     StellarQuery,
     build_mutation,
@@ -32,6 +31,7 @@ from busconsole.protocol import (
     new_request_id,
     now_ms,
 )
+from busconsole.wire import MUTATION_OPERATIONS
 
 __all__ = [
     "COMPOSE_TYPES",

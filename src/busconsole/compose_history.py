@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from busconsole import paths
-from busconsole.protocol import now_ms
+from busconsole.wire import now_ms
 
 HISTORY_FILE = "history.jsonl"
 DEFAULT_LIMIT = 500

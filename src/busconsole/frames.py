@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import msgspec
 import orjson
 
-from busconsole.protocol import Malformed, ParsedFrame, decode, parse_obj
+from busconsole.wire import Malformed, decode
+
+if TYPE_CHECKING:
+    from busconsole.protocol import ParsedFrame
 
 Direction = Literal["in", "out"]
 IN: Direction = "in"
@@ -87,6 +90,8 @@ class CapturedFrame:
     def parsed(self) -> ParsedFrame:
         """The typed frame (pydantic), or :class:`Malformed`."""
         if self._parsed is None:
+            from busconsole.protocol import parse_obj  # pydantic: loaded only when a view asks
+
             d = self.decoded
             self._parsed = d if isinstance(d, Malformed) else parse_obj(d, self.raw)
         return self._parsed

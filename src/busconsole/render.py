@@ -14,7 +14,7 @@ import orjson
 from rich.text import Text
 
 from busconsole.frames import CapturedFrame
-from busconsole.protocol import Malformed
+from busconsole.wire import Malformed
 
 TYPE_STYLES: dict[str, str] = {
     "QUERY": "cyan",

@@ -33,8 +33,8 @@ from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
 from busconsole.frames import IN, CapturedFrame, Direction
 from busconsole.pairing import Pairing
-from busconsole.protocol import decode
 from busconsole.state import STATE_TYPES, EntityState
+from busconsole.wire import decode
 
 INDEX_KEYS = ("type", "entity", "req", "conn", "level", "op", "dir")
 _CHUNK_FRAMES = 4096

@@ -29,7 +29,7 @@ from busconsole.filtering.patterns import Pattern
 from busconsole.filtering.values import parse_time
 from busconsole.filters import Filter, FilterError, parse_filter
 from busconsole.frames import CapturedFrame
-from busconsole.protocol import KNOWN_TYPES
+from busconsole.wire import KNOWN_TYPES
 
 SETTINGS = settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

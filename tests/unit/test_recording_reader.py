@@ -209,6 +209,34 @@ def test_search_lines_misses_no_matching_frame(tmp_path: Path, text: str) -> Non
             assert len(searched) < len(rec)
 
 
+@pytest.mark.parametrize("text", ["level:error", "error", "type:query", "binary", "-level:error",
+                                  "level:warn or binary"])
+@pytest.mark.parametrize("damage", [b"", b"garbage line\n\n", b'{"seq":99,"t":1.0,"dir":"in"', b"{torn"])
+def test_one_pass_without_an_index_prints_what_the_indexed_search_prints(
+    tmp_path: Path, text: str, damage: bytes
+) -> None:
+    from busconsole.facts import FrameFacts
+    from busconsole.filters import parse_filter
+
+    path = tmp_path / "r.jsonl"
+    mixed_recording(path)
+    data = path.read_bytes()
+    cut = data.index(b"\n", len(data) // 2) + 1
+    path.write_bytes(data[:cut] + (damage if damage.endswith(b"\n") else b"") + data[cut:]
+                     + (b"" if damage.endswith(b"\n") else damage))  # damage in the middle, or a torn end
+    flt = parse_filter(text)
+    assert flt.root is not None
+
+    def printed(index: bool) -> tuple[list[bytes], list[str]]:
+        with open_recording([path], start=index) as rec:
+            out = [f.record_line() for _, f in rec.candidates(flt.root.anchor_sets(), not flt.root.needs_object())
+                   if flt.matches(FrameFacts(f, f.seq))]
+            return out, sorted(rec.problems)
+
+    assert printed(index=False) == printed(index=True)
+    assert printed(index=False)[0]
+
+
 @pytest.mark.parametrize("block", [1, 100, 4096, 1 << 20])
 def test_runs_of_any_size_tile_the_lines_and_the_search_finds_every_needle(tmp_path: Path, block: int) -> None:
     path = tmp_path / "r.jsonl"

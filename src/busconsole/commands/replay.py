@@ -25,7 +25,7 @@ from busconsole.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
     from busconsole.commands.common import ConnectOptions
     from busconsole.filters import Filter
@@ -106,7 +106,7 @@ def register(app: typer.Typer) -> None:
         elif stats:
             code = _stats(_open(files, False), flt)
         elif headless:
-            code = _print(_open(files, follow), flt, fmt, follow)
+            code = _print(_open(files, follow, index=follow), flt, fmt, follow)
         else:
             target = connection_options(to, token=token, headers=header, profile=profile) if to else None
             code = _tui(files, follow, filter_expr, target, read_only)
@@ -130,7 +130,7 @@ def fast_print(args: list[str]) -> int | None:
         return None
     try:
         flt = filter_option(filter_expr)  # before the files, as in the command
-        return _print(_open(files, False), flt, fmt, False)
+        return _print(_open(files, False, index=False), flt, fmt, False)
     except typer.Exit as exc:  # die(): the message is out, the code is the command's
         return exc.exit_code
     except KeyboardInterrupt:  # what click does for the typer command
@@ -166,11 +166,12 @@ def _fast_args(args: list[str]) -> tuple[list[str], bool, str | None, Format] | 
 _FAST_OPTIONS = {"--print": "print", "--filter": "filter", "-f": "filter", "--format": "format"}
 
 
-def _open(files: list[str], follow: bool) -> Recording:
+def _open(files: list[str], follow: bool, index: bool = True) -> Recording:
+    """The recording, indexed in the background; not yet (``index=False``) for one pass."""
     from busconsole.recording.reader import RecordingError, open_recording
 
     try:
-        return open_recording(files, follow=follow)
+        return open_recording(files, follow=follow, start=index)
     except RecordingError as exc:
         die(str(exc), EXIT_UNREACHABLE)
 
@@ -189,7 +190,8 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
     """Stream matching frames; recording lines go out as they are, without re-encoding.
 
     With a filter that has byte anchors, only lines holding one are read at all
-    (``Recording.search_lines``); each of those is then tested as a frame.
+    (``Recording.candidates``: one pass, straight from the file when it can; when
+    following, ``Recording.search_lines`` over the index); each is then tested as a frame.
     """
     import signal
     import time
@@ -202,17 +204,24 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
     stop: list[int] = []
     if follow:
         signal.signal(signal.SIGINT, lambda *_: stop.append(1))
-    rec.wait()
     done = 0
     buf: list[bytes] = []
     root = flt.root if flt is not None else None
     anchors = root.anchor_sets() if root is not None else []
     binary = root is None or not root.needs_object()
+
+    def candidates() -> Iterator[tuple[bytes, CapturedFrame]]:
+        if not follow:
+            yield from rec.candidates(anchors, binary)
+            return
+        rec.wait()
+        for i, line in rec.search_lines(anchors, done, binary):
+            yield line, record_frame(line) or rec.frame(i)
+
     try:
         while True:
-            for i, line in rec.search_lines(anchors, done, binary):
-                frame = record_frame(line) or rec.frame(i)
-                if root is not None and not root.matches(FrameFacts(frame, i)):
+            for line, frame in candidates():
+                if root is not None and not root.matches(FrameFacts(frame, frame.seq)):
                     continue
                 if pretty is not None:
                     pretty(frame)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from busconsole.protocol import REQUEST_TYPES
+from busconsole.wire import REQUEST_TYPES
 
 # The start of a ``key:value`` or ``path.to.field>3`` term: a name, then its operator.
 KEY_TERM = re.compile(r"(\.?[A-Za-z_][\w\-]*(?:\.(?:[\w\-]+|\*))*)(>=|<=|:|=|>|<)")

@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 from busconsole.frames import IN, OUT, CapturedFrame, Direction
-from busconsole.protocol import REQUEST_TYPES
+from busconsole.wire import REQUEST_TYPES
 
 FORMAT_VERSION = 1
 LOG_CONN = "log"

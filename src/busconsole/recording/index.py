@@ -236,13 +236,63 @@ class FileIndex:
             for h in scan.hits(low, marked, ends, origin):
                 yield j + h, data[(ends[h - 1] if h else origin) - origin : ends[h] - origin].strip()
 
+    def stream(
+        self, needles: Anchors, also: bytes | None = None, block: int = 1 << 20
+    ) -> Iterator[tuple[int, bytes]]:
+        """``(offset, line)`` of the frame lines that contain a needle, any ASCII case (or ``also``,
+        a lower-case mark), read straight from the file in one pass, without an index.
+
+        For one pass over a whole file (``replay --print``), where building the index first
+        costs about as much as the search. Lines that are not JSON objects are reported and
+        skipped as the scan would; a torn last line too. The header line is skipped.
+        """
+        with open(self.path, "rb") as f:
+            fd = f.fileno()
+            size = os.fstat(fd).st_size
+            pos = len(f.readline(1 << 20)) if self.header is not None else 0
+            while pos < size:
+                data, cut = _whole_lines(fd, pos, size, block)
+                if not cut:
+                    break
+                if data[:1] == b"{" and _STRAY_LINE.search(data, 0, cut - 1) is None:
+                    yield from _hits(data, cut, pos, needles, also)
+                else:
+                    yield from self._stream_checked(data[:cut], pos, needles, also)
+                pos += cut
+            if pos < size and not self.follow:
+                carry = os.pread(fd, size - pos, pos).strip()
+                if carry and formats.parse_line(carry) is None:
+                    self.problems.append(f"{self.name}:{self.offset_line_number(pos)}: skipped a torn line")
+                elif carry:
+                    yield from _hits(carry + b"\n", len(carry) + 1, pos, needles, also)
+
+    def _stream_checked(
+        self, data: bytes, pos: int, needles: Anchors, also: bytes | None
+    ) -> Iterator[tuple[int, bytes]]:
+        """:meth:`stream` for a block holding lines other than objects: each line on its own."""
+        for raw in data.splitlines(True):
+            text = raw.strip()
+            if text[:1] != b"{":
+                if text:
+                    where = self.offset_line_number(pos)  # counted only here: damage is rare
+                    self.problems.append(f"{self.name}:{where}: skipped a line that is not a JSON object")
+            else:
+                low = text.lower()
+                if any(n in low for n in needles) or (also is not None and also in low):
+                    yield pos, text
+            pos += len(raw)
+
+    def offset_line_number(self, offset: int) -> int:
+        """1-based line number of the line starting at byte ``offset`` (counts newlines: reports only)."""
+        with open(self.path, "rb") as f:
+            return f.read(offset).count(b"\n") + 1
+
     def sample(self, size: int = 1 << 18) -> bytes:
-        """Up to ``size`` bytes of frame lines from the first one on, lower-cased."""
-        if not self.offsets:
-            return b""
-        with self._mm_lock:
-            mm = self._map(self.offsets[0])
-            return mm[self.offsets[0] : self.offsets[0] + size].lower()
+        """Up to ``size`` bytes from the first frame line on (the file's start before it is
+        indexed, less the header), lower-cased."""
+        with open(self.path, "rb") as f:
+            start = self.offsets[0] if self.offsets else len(f.readline(1 << 20)) if self.header else 0
+            return os.pread(f.fileno(), size, start).lower()
 
     def line_number(self, i: int) -> int:
         """1-based line number of frame line ``i`` (counts newlines: for reports only)."""
@@ -277,16 +327,39 @@ class FileIndex:
         return first, last
 
 
-def _whole_lines(fd: int, pos: int, size: int) -> tuple[bytes, int]:
+def _hits(
+    data: bytes, cut: int, origin: int, needles: Anchors, also: bytes | None
+) -> Iterator[tuple[int, bytes]]:
+    """``(offset, line)`` of the lines of ``data[:cut]`` (whole lines, starting at file offset
+    ``origin``) holding a needle; only the lines hit cost Python work."""
+    low = data.lower()
+    marked = (*needles, also) if also is not None and also in low else needles
+    spans: list[tuple[int, int]] = []
+    for needle in marked:
+        find = low.find
+        at = find(needle, 0, cut)
+        while at >= 0:
+            start = low.rfind(b"\n", 0, at) + 1
+            end = low.find(b"\n", at, cut)
+            spans.append((start, end))
+            at = find(needle, end + 1, cut)
+    if len(marked) > 1:
+        spans = sorted(set(spans))
+    for start, end in spans:
+        yield origin + start, data[start:end].strip()
+
+
+def _whole_lines(fd: int, pos: int, size: int, chunk: int | None = None) -> tuple[bytes, int]:
     """``(block, cut)``: bytes read from ``pos``; ``cut`` is just past their last newline (0: none
-    before the end of the file). Reads past CHUNK only for a line longer than that."""
-    block = os.pread(fd, min(CHUNK, size - pos), pos)
+    before the end of the file). Reads past the chunk (CHUNK) only for a line longer than that."""
+    chunk = CHUNK if chunk is None else chunk
+    block = os.pread(fd, min(chunk, size - pos), pos)
     cut = block.rfind(b"\n") + 1
     if cut:
         return block, cut
     pieces, end = [block], pos + len(block)
     while end < size:
-        piece = os.pread(fd, min(CHUNK, size - end), end)
+        piece = os.pread(fd, min(chunk, size - end), end)
         if not piece:
             break
         pieces.append(piece)

@@ -25,6 +25,7 @@ import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
+from functools import partial
 from pathlib import Path
 from types import TracebackType
 
@@ -110,10 +111,12 @@ class Recording:
         self._reported: set[tuple[int, int]] = set()
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
+        self._started = False
 
     # ------------------------------------------------------------------ indexing
 
     def start(self, background: bool = True) -> Recording:
+        self._started = True
         if background:
             self._thread = threading.Thread(target=self._index_all, name="recording-index", daemon=True)
             self._thread.start()
@@ -283,22 +286,38 @@ class Recording:
         except (OSError, ValueError) as exc:
             self._report(k, j, f"unreadable ({exc})")
             return formats.malformed_line(b"", i)
-        fast = formats.record_frame(line)
-        if fast is not None:
-            return fast
-        obj = formats.parse_line(line)
-        if obj is None or formats.is_header(obj):
-            self._report(k, j, "not a JSON frame; shown as malformed")
-            return formats.malformed_line(line, i)
-        try:
-            return formats.line_frame(line, obj, i)
-        except formats.FormatError as exc:
-            self._report(k, j, f"{exc}; shown as malformed")
-            return formats.malformed_line(line, i)
+        return _line_frame(line, i, lambda what: self._report(k, j, what))
+
+    def candidates(self, anchor_sets: Sequence[Anchors], binary: bool = True) -> Iterator[tuple[bytes, CapturedFrame]]:
+        """``(line, frame)`` of every frame that can match a filter with these anchor sets, in
+        stream order, for one pass over the whole recording (``replay --print``).
+
+        A single busconsole recording not yet indexed is searched straight from the file:
+        building the index first would cost as much again. Anything else is indexed (if it
+        is not already) and read through :meth:`search_lines`. Callers test each frame.
+        """
+        fi = self.files[0] if len(self.files) == 1 else None
+        if fi is not None and fi.header is not None and anchor_sets and not self._started:
+            needles = scan.pick(anchor_sets, fi.sample())
+            assert needles is not None
+            for offset, line in fi.stream(needles, also=_BASE64_RECORD if binary else None):
+                frame = formats.record_frame(line)
+                if frame is None:  # another record shape (binary), or damage: reported by line number
+                    frame = _line_frame(line, 0, partial(self._report_at, fi, offset))
+                yield line, frame
+            return
+        if not self._started:
+            self.start(background=False)
+        self.wait()
+        for i, line in self.search_lines(anchor_sets, 0, binary):
+            yield line, self.frame(i)
 
     def __iter__(self) -> Iterator[CapturedFrame]:
         for i in range(len(self)):
             yield self.frame(i)
+
+    def _report_at(self, fi: FileIndex, offset: int, what: str) -> None:
+        self.problems.append(f"{fi.name}:{fi.offset_line_number(offset)}: {what}")
 
     def _report(self, k: int, j: int, what: str) -> None:
         if (k, j) in self._reported:
@@ -338,9 +357,12 @@ class Recording:
 
 
 def open_recording(
-    paths: Sequence[str | Path], follow: bool = False, background: bool = True
+    paths: Sequence[str | Path], follow: bool = False, background: bool = True, start: bool = True
 ) -> Recording:
     """Open recordings, plain event JSONL and store-server debug logs as one time-ordered stream.
+
+    The index is built in a thread (``background``), at once, or (``start=False``) not yet:
+    :meth:`Recording.candidates` may then do without it.
 
     Raises :class:`RecordingError` when a path is missing or unreadable, or a file was
     written by a newer busconsole. Damaged lines do not raise: they land in ``.problems``.
@@ -365,7 +387,24 @@ def open_recording(
     except OSError as exc:
         _remove(temps)
         raise RecordingError(f"cannot read: {exc}") from exc
-    return Recording(files, merge, follow, temps, problems).start(background)
+    rec = Recording(files, merge, follow, temps, problems)
+    return rec.start(background) if start else rec
+
+
+def _line_frame(line: bytes, seq: int, report: Callable[[str], None]) -> CapturedFrame:
+    """The frame of a frame line; a line that is not one is reported and shown as malformed."""
+    fast = formats.record_frame(line)
+    if fast is not None:
+        return fast
+    obj = formats.parse_line(line)
+    if obj is None or formats.is_header(obj):
+        report("not a JSON frame; shown as malformed")
+        return formats.malformed_line(line, seq)
+    try:
+        return formats.line_frame(line, obj, seq)
+    except formats.FormatError as exc:
+        report(f"{exc}; shown as malformed")
+        return formats.malformed_line(line, seq)
 
 
 def _arrange(files: list[FileIndex]) -> tuple[list[FileIndex], bool]:

@@ -17,9 +17,9 @@ from typing import Any
 import orjson
 
 from busconsole.frames import OUT, CapturedFrame
-from busconsole.protocol import REQUEST_TYPES, new_request_id
 from busconsole.recording.reader import Recording
 from busconsole.store import EventStore
+from busconsole.wire import REQUEST_TYPES, new_request_id
 
 IGNORED_KEYS = frozenset({"timestamp", "isoTimestamp", "requestId"})
 MAX_DIFF_LINES = 20

@@ -20,10 +20,10 @@ from typing import Any
 
 import orjson
 
-from busconsole.protocol import Malformed, decode, now_ms
 from busconsole.server import logs
 from busconsole.server.db import EntityStore, MutationError
 from busconsole.server.stellar import StellarError, child_key, foreign_key, includes_of, select
+from busconsole.wire import Malformed, decode, now_ms
 
 Frame = dict[str, Any]
 ORCHESTRIX = "orchestrix"

@@ -16,8 +16,8 @@ from typing import Any
 
 import orjson
 
-from busconsole.protocol import now_ms
 from busconsole.recording.redact import Redactor
+from busconsole.wire import now_ms
 
 _REDACT = Redactor()
 

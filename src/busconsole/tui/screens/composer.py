@@ -35,10 +35,10 @@ from busconsole.compose_history import History, HistoryEntry
 from busconsole.compose_json import parse_json
 from busconsole.compose_reply import ReplyStatus, reply_status
 from busconsole.compose_templates import Template, TemplateError, Templates
-from busconsole.protocol import MUTATION_OPERATIONS, new_request_id
 from busconsole.render import fmt_time, summary
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
 from busconsole.tui.widgets.composer_fields import LiveSuggester
+from busconsole.wire import MUTATION_OPERATIONS, new_request_id
 
 if TYPE_CHECKING:
     from busconsole.session import Session

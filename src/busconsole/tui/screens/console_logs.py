@@ -15,10 +15,10 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Static
 
 from busconsole.console import ConsoleEntry
-from busconsole.protocol import CONSOLE_LEVELS
 from busconsole.render import LEVEL_STYLES, fmt_time
 from busconsole.store import EventStore
 from busconsole.tui.widgets.cursor_view import CursorView
+from busconsole.wire import CONSOLE_LEVELS
 
 LEVEL_KEYS = {"1": "error", "2": "warn", "3": "info", "4": "log", "5": "debug"}
 

@@ -26,7 +26,7 @@ from typing import Any
 import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from replay import JQ_ERROR, generate  # noqa: E402 - the same recording as benchmarks/replay.py
+from replay import fastest_jq, generate  # noqa: E402 - the same recording and jq as benchmarks/replay.py
 
 from busconsole.file_session import WINDOW_MB, FileSession  # noqa: E402
 from busconsole.tui.replay import ReplayApp  # noqa: E402
@@ -115,7 +115,7 @@ def main() -> None:
         head, _ = peer(["head", "-n", "40", str(path)], 60)
         wc, _ = peer(["wc", "-l", str(path)], 300)
         grep, grep_out = peer(["grep", "-c", '"level":"error"', str(path)], 300)
-        jq, jq_out = peer(["jq", "-c", JQ_ERROR, str(path)], args.load_timeout)
+        jq, jq_out = peer(["jq", "-c", fastest_jq(path, tmp), str(path)], args.load_timeout)
         ours = asyncio.run(measure(path, args.load_timeout, args.window_mb))
         print(f"first screen      {ours['first_screen_s']:.3f} s   (head -n 40: {head or 0:.3f} s)")
         print(f"RSS after open    {ours['rss_open_mb']:.0f} MB")

@@ -77,9 +77,10 @@ async def measure(path: Path, load_timeout: float, window_mb: float) -> dict[str
         out["loaded_frames"] = len(session.browse)
         out["load_rate"] = len(session.browse) / max(time.perf_counter() - t0 + (index or 0), 1e-9)
         out["rss_loaded_mb"] = proc.memory_info().rss / 1e6
+        await pilot.press("slash", *FILTER)  # typed first: the filter applies on enter
         t0 = time.perf_counter()
-        await pilot.press("slash", *FILTER, "enter")
-        await pilot.pause()
+        await pilot.press("enter")
+        await until(pilot, lambda: not app.stream.rows.behind, load_timeout)  # it fills in by slices
         out["filter_s"] = time.perf_counter() - t0
         out["filter_rows"] = len(app.stream.rows)
         t0 = time.perf_counter()
@@ -126,7 +127,7 @@ def main() -> None:
               f"({ours['loaded_frames']:,} frames in the store, {ours['load_rate']:,.0f} frames/s)")
         print(f"RSS after load    {ours['rss_loaded_mb']:.0f} MB")
         jq_lines = jq_out.count(b"\n")
-        print(f"filter {FILTER}  {ours['filter_s']:.2f} s  ({ours['filter_rows']:,} rows)   "
+        print(f"filter {FILTER}  {ours['filter_s']:.2f} s from enter to the whole file  ({ours['filter_rows']:,} rows)   "
               f"grep -c: {secs(grep)} ({grep_out.decode().strip() or '?'} lines) -> {ratio(ours['filter_s'], grep)}; "
               f"jq: {secs(jq)} ({jq_lines:,} lines) -> {ratio(ours['filter_s'], jq)}")
         print(f"key press -> screen after the filter  {ours['key_s'] * 1000:.0f} ms")

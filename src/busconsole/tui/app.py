@@ -162,6 +162,9 @@ class BusConsoleApp(App[None]):
         text = Text.assemble(("frames", "bold"), f" {total:,}")
         if self.stream.rows.filter is not None:
             text.append(f"  showing {rows:,}", "bold #d7af5f")
+            behind = self.stream.rows.behind
+            if behind:
+                text.append(f"  filtering… {1 - behind / max(total, 1):.0%}", "bold #d7af5f")
         for key, (label, _types) in TYPE_TOGGLES.items():
             off = label in self._hidden_labels()
             text.append(f"  {key}", "dim" if off else "bold")

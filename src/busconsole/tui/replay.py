@@ -28,7 +28,8 @@ from busconsole.tui.screens.replay_jump import JumpScreen
 from busconsole.tui.widgets.status import RateMeter
 from busconsole.tui.widgets.timeline import Timeline, TimelineModel
 
-PLAYBACK_TICK = 0.1  # redraws while the clock runs; loading is shown by the app's slower tick
+PLAYBACK_TICK = 0.1  # redraws while the clock runs or a filter fills in; else the app's slower tick
+FILTER_BUDGET = 0.06  # seconds of filtering per fast tick
 EXIT_OK, EXIT_UNREADABLE = 0, 2
 
 REPLAY_BINDINGS: list[Binding] = [
@@ -69,12 +70,14 @@ class ReplayApp(BusConsoleApp):
         # Runs before BusConsoleApp.on_mount (Textual calls both), which starts the session.
         await self.mount(self.timeline, before=self.status_bar)
         self.stream.follow = self.file.follow
+        self.stream.filter_budget = FILTER_BUDGET  # a whole-file filter fills in; the screen stays live
         self.set_interval(PLAYBACK_TICK, self._fast_tick)
         self.call_after_refresh(self.file.hold, False)  # the first screen is drawn: load the rest
 
     def _fast_tick(self) -> None:
         file = self.file
-        if file.clock.playing or file.rebuilding is not None or self._select_when_shown is not None:
+        if (file.clock.playing or file.rebuilding is not None or self._select_when_shown is not None
+                or self.stream.rows.behind):
             self.tick()
 
     # ------------------------------------------------------------------ the tick

@@ -4,23 +4,30 @@ The view never holds frames, only this index: unfiltered it is the store's windo
 itself (no array at all); filtered it is an ``array("I")`` extended by scanning only
 the frames that arrived since the last tick. Frames the store drops from the front
 of its bounded window are dropped here too, and the view is told how many rows went.
+With a time ``budget``, a filter over a long history (a big replayed file) is applied a slice
+per sync, so the screen stays live while the rows fill in from the top.
 """
 
 from __future__ import annotations
 
 from array import array
 from bisect import bisect_left, bisect_right
+from time import perf_counter
 
 from busconsole.filters import Filter
 from busconsole.store import EventStore
+
+FIRST_STEP = 50_000  # frames of the first slice of a budgeted filter
 
 
 class RowIndex:
     """Row number -> store index for one filter; ``sync()`` catches up with the store."""
 
-    def __init__(self, store: EventStore, flt: Filter | None = None) -> None:
+    def __init__(self, store: EventStore, flt: Filter | None = None, budget: float | None = None) -> None:
         self.store = store
         self.filter = flt
+        self.budget = budget  # seconds a filter may take per sync (None: all at once); the rest later
+        self._step = FIRST_STEP  # frames per sync under a budget, adapted to the last sync's speed
         self._rows = array("I")
         self._first = store.first_index  # unfiltered: row 0 is this store index
         self._scanned = store.first_index
@@ -29,6 +36,11 @@ class RowIndex:
 
     def __len__(self) -> int:
         return self._count
+
+    @property
+    def behind(self) -> int:
+        """Frames of the store the filter has not tested yet (a stepped filter catching up)."""
+        return 0 if self.filter is None else max(len(self.store) - self._scanned, 0)
 
     def index(self, row: int) -> int:
         """The store index drawn at ``row``."""
@@ -73,8 +85,14 @@ class RowIndex:
             del self._rows[:dropped]
             self._count -= dropped
         added = 0
+        if self.budget is not None:
+            end = min(end, self._scanned + self._step)
         if end > self._scanned:
+            started = perf_counter()
             found = self.filter.select(store, self._scanned, end)
+            if self.budget is not None:
+                rate = (end - self._scanned) / max(perf_counter() - started, 1e-6)
+                self._step = max(FIRST_STEP // 10, min(int(rate * self.budget), self._step * 4))
             self._rows.extend(found)
             added = len(self._rows) - self._count
             self._count = len(self._rows)

@@ -91,6 +91,7 @@ class StreamView(CursorView):
         super().__init__(id=id)
         self.store = store
         self.rows = RowIndex(store)
+        self.filter_budget: float | None = None  # seconds a filter may take per tick (None: all at once)
         self.follow = True
         self.paused = False
         self.unseen = 0  # rows that arrived while scrolled up or paused
@@ -116,7 +117,7 @@ class StreamView(CursorView):
     def set_filter(self, flt: Filter | None) -> None:
         """Show only frames matching ``flt``, keeping the selected frame in view when it matches."""
         keep = self.selected_index
-        self.rows = RowIndex(self.store, flt)
+        self.rows = RowIndex(self.store, flt, self.filter_budget)
         self.unseen = 0
         self.invalidate()
         row = self.rows.row_of(keep, after=True) if keep is not None else None

@@ -78,3 +78,18 @@ def test_a_paused_scan_indexes_its_first_block_then_waits(tmp_path: Path, monkey
         fi.go.set()
         scanner.join(10)
     assert len(fi) == 199 and fi.done
+
+
+def test_closing_a_recording_whose_indexing_is_paused_does_not_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from busconsole.recording.reader import open_recording
+
+    monkeypatch.setattr(index, "CHUNK", 1000)
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(b"".join(line(i) for i in range(1, 400)))
+    rec = open_recording([path], start=False)
+    rec.pause_indexing()  # before the thread starts: it stops after its first block for sure
+    rec.start()
+    closer = threading.Thread(target=rec.close, daemon=True)
+    closer.start()
+    closer.join(10)
+    assert not closer.is_alive()  # it used to wait for the paused scan forever

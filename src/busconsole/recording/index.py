@@ -51,6 +51,7 @@ class FileIndex:
         self._mapped_reads = 0  # bytes read through the map since its pages were last dropped
         self.go = threading.Event()  # cleared: the scan waits after its first block (see scan)
         self.go.set()
+        self.stopping = False  # set (with go) by the owner closing: the scan ends at the next block
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._unchecked = 0  # the index length when a block was indexed without line checks
@@ -90,6 +91,8 @@ class FileIndex:
             while pos < size:
                 if pos != first:  # a paused scan still gives the first frames to show
                     self.go.wait()
+                if self.stopping:
+                    return
                 block, cut = _whole_lines(fd, pos, size)
                 if not cut:
                     break

@@ -127,14 +127,17 @@ class Recording:
     def _index_all(self) -> None:
         total = 0
         for fi in self.files:
+            if fi.stopping:  # closed while indexing
+                break
             self._starts.append(total)
             try:
                 fi.scan()
             except OSError as exc:
                 self.problems.append(f"{fi.name}: stopped reading: {exc}")
             total += len(fi)
-        if self.merged:
-            self._order = self._merge_order()
+        else:
+            if self.merged:
+                self._order = self._merge_order()
         self._done.set()
 
     def _merge_order(self) -> array[int]:
@@ -337,6 +340,9 @@ class Recording:
 
     def close(self) -> None:
         if self._thread is not None and self._thread is not threading.current_thread():
+            for fi in self.files:  # a paused or long scan must not keep the closing waiting
+                fi.stopping = True
+                fi.go.set()
             self._thread.join()
         for fi in self.files:
             fi.close()

@@ -93,3 +93,19 @@ def test_closing_a_recording_whose_indexing_is_paused_does_not_hang(tmp_path: Pa
     closer.start()
     closer.join(10)
     assert not closer.is_alive()  # it used to wait for the paused scan forever
+
+
+@pytest.mark.parametrize("tail", [b"", b"\n", b'{"seq":9,"t":9.0', b"garbage\n"])
+def test_a_small_file_read_whole_at_open_indexes_as_a_big_one_would(tmp_path: Path, tail: bytes) -> None:
+    path = tmp_path / "r.jsonl"
+    path.write_bytes(HEADER + b"".join(line(i) for i in range(1, 6)) + tail)
+    seen = []
+    for keep in (True, False):
+        problems: list[str] = []
+        fi = FileIndex(path, "r.jsonl", problems)
+        kept = fi.read_header(keep_small=keep)
+        assert (kept == path.stat().st_size) == keep
+        edges = fi.edge_times()
+        fi.scan()
+        seen.append((list(fi.offsets), edges, problems, fi.clean, fi.lines))
+    assert seen[0] == seen[1] and seen[0][1] == (1.0, 5.0)

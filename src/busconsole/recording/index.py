@@ -20,7 +20,7 @@ import os
 import re
 import threading
 from array import array
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from busconsole.filtering import scan
@@ -29,6 +29,7 @@ from busconsole.recording import formats
 
 CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
+SMALL_FILE = 1 << 16  # files under this are read whole once (header, time range and scan)
 RESIDENT_BUDGET = 16 << 20  # bytes read through the map before its pages are dropped
 _DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 
@@ -52,6 +53,7 @@ class FileIndex:
         self.go = threading.Event()  # cleared: the scan waits after its first block (see scan)
         self.go.set()
         self.stopping = False  # set (with go) by the owner closing: the scan ends at the next block
+        self._small: bytes | None = None  # a small file's bytes, read with its header, until scanned
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._unchecked = 0  # the index length when a block was indexed without line checks
@@ -68,19 +70,32 @@ class FileIndex:
 
     # ------------------------------------------------------------------ scanning
 
-    def read_header(self) -> None:
-        """Check the first line (raises formats.FormatError for a newer version)."""
+    def read_header(self, keep_small: bool = True) -> int:
+        """Check the first line (raises formats.FormatError for a newer version). A small file is
+        read whole and (``keep_small``) kept until it is scanned: a tree of thousands of
+        per-second debug logs is then opened once a file, not three times (header, time range,
+        scan). Returns the bytes kept."""
         with open(self.path, "rb") as f:
-            first = f.readline(1 << 20)
+            head = f.read(SMALL_FILE)
+            if len(head) < SMALL_FILE and keep_small:
+                self._small = head
+            end = head.find(b"\n")
+            first = head[: end + 1] if end >= 0 or len(head) < SMALL_FILE else head + f.readline(1 << 20)
         obj = formats.parse_line(first.strip()) if first.startswith(b"{") else None
         if obj is not None and formats.is_header(obj):
             self.header = formats.check_header(obj, self.name)
+        return len(self._small) if self._small is not None else 0
 
     def scan(self) -> None:
         """Index everything written so far (call again to pick up growth).
 
         The file is read with ``pread``, not mapped: its pages stay in the page cache and
         never count in the process's resident memory, however big the file."""
+        small, self._small = self._small, None
+        if small is not None and not self.follow and self.scanned == 0 and self.size == len(small):
+            with self._scan_lock:
+                self._scan_bytes(small)
+            return
         with self._scan_lock, open(self.path, "rb") as f:
             fd = f.fileno()
             size = os.fstat(fd).st_size
@@ -98,10 +113,21 @@ class FileIndex:
                     break
                 self._index(block, pos, cut)
                 self.scanned = pos = pos + cut
-            self._check_last(fd, size)
+            self._check_last(lambda start: os.pread(fd, size - start, start))
             if pos < size:
                 self._tail(os.pread(fd, size - pos, pos))
             self.done = True
+
+    def _scan_bytes(self, data: bytes) -> None:
+        """:meth:`scan` of a whole small file already in memory."""
+        cut = data.rfind(b"\n") + 1
+        if cut:
+            self._index(data, 0, cut)
+            self.scanned = cut
+        self._check_last(lambda start: data[start:])
+        if cut < len(data):
+            self._tail(data[cut:])
+        self.done = True
 
     def _index(self, block: bytes, base: int, cut: int) -> None:
         """Index the whole lines in ``block[:cut]`` (``cut`` just past a newline), which starts
@@ -129,14 +155,15 @@ class FileIndex:
             self._check(line.strip(), pos)
             pos += len(line)
 
-    def _check_last(self, fd: int, size: int) -> None:
+    def _check_last(self, read_from: Callable[[int], bytes]) -> None:
         """Parse the newest line indexed without a check when it ends the file: a torn write shows
-        there, while lines in the middle are validated when they are read."""
+        there, while lines in the middle are validated when they are read. ``read_from(offset)``
+        gives the file's bytes from there to its end."""
         n = len(self.offsets)
         if not n or self._unchecked != n:
             return
         start = self.offsets[-1]
-        text = os.pread(fd, size - start, start)
+        text = read_from(start)
         end = text.find(b"\n")
         if end + 1 != len(text) or formats.parse_line(text[:end].strip()) is not None:
             return
@@ -320,11 +347,14 @@ class FileIndex:
 
     def edge_times(self) -> tuple[float | None, float | None]:
         """Times of the first and last frame lines, read from the file's ends (for merging)."""
-        size = self.size
-        with open(self.path, "rb") as f:
-            head = f.read(min(size, 1 << 16))
-            f.seek(max(0, size - (1 << 16)))
-            tail = f.read()
+        if self._small is not None:
+            head = tail = self._small
+        else:
+            size = self.size
+            with open(self.path, "rb") as f:
+                head = f.read(min(size, 1 << 16))
+                f.seek(max(0, size - (1 << 16)))
+                tail = f.read()
         first = next((t for t in map(formats.line_time, _lines(head)) if t is not None), None)
         last = next((t for t in map(formats.line_time, reversed(_lines(tail))) if t is not None), None)
         return first, last

@@ -39,6 +39,7 @@ from busconsole.recording.writer import part_path
 SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 _FILE_BITS = 40  # merged order entries pack (file number << 40 | line number)
 _LINE_MASK = (1 << _FILE_BITS) - 1
+SMALL_FILES_BUDGET = 32 << 20  # small files read whole at open are kept up to this much in all
 _BASE64_RECORD = b'"enc":"base64"'  # a binary frame's record: its bytes are not in the line as they are
 
 
@@ -376,13 +377,14 @@ def open_recording(
     problems: list[str] = []
     temps: list[Path] = []
     files: list[FileIndex] = []
+    kept = 0  # bytes of small files held from their header read until their scan
     try:
         for path in expand(paths):
             real = _inflate(path, problems) if path.name.endswith(".gz") else path
             if real is not path:
                 temps.append(real)
             fi = FileIndex(real, str(path), problems, follow=follow and real is path)
-            fi.read_header()
+            kept += fi.read_header(keep_small=kept < SMALL_FILES_BUDGET)
             files.append(fi)
         merge = False
         if len(files) > 1:

@@ -325,10 +325,8 @@ class FileIndex:
             return os.pread(f.fileno(), size, start).lower()
 
     def line_number(self, i: int) -> int:
-        """1-based line number of frame line ``i`` (counts newlines: for reports only)."""
-        start = self.offsets[i]
-        with self._mm_lock:
-            return self._map(start)[:start].count(b"\n") + 1
+        """1-based line number of frame line ``i`` (for reports only)."""
+        return self.offset_line_number(self.offsets[i])
 
     def _map(self, need: int) -> mmap.mmap:
         """The file's map, re-opened when ``need`` lies past its end (call under _mm_lock)."""

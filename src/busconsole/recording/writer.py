@@ -169,14 +169,9 @@ class RecordingWriter:
         red = self.redactor
         clean = red is None or len(frames) > 1 and not red.might_contain(b"\n".join(f.raw for f in frames))
         if clean and not self.rotate_bytes:  # the common case: one encoding call, one write
-            blob = record_lines(frames)
-            with self._lock:
-                if self._out is None:
-                    raise ValueError(f"recording {self.path} is closed")
-                self._emit(blob)
-                self.frames += len(frames)
-            return
-        lines = [f.record_line() for f in frames] if clean else [self.line_for(f) for f in frames]
+            lines = [record_lines(frames)]
+        else:
+            lines = [f.record_line() for f in frames] if clean else [self.line_for(f) for f in frames]
         with self._lock:
             if self._out is None:
                 raise ValueError(f"recording {self.path} is closed")
@@ -191,7 +186,7 @@ class RecordingWriter:
                 batch.append(line)
                 size += 0 if self.gzip else len(line)  # a gzip part's size is known once written
             self._emit(b"".join(batch))
-            self.frames += len(lines)
+            self.frames += len(frames)
 
     def _sync_loop(self, interval: float) -> None:
         while not self._closed.wait(interval):

@@ -88,4 +88,4 @@ class StatusBar(Static):
 
     def update_from(self, title: str, status: SessionStatus, total: int, pending: int) -> None:
         self.meter.sample(total)
-        self.update(status_text(title, status, self.meter, pending))
+        self.update(status_text(title, status, self.meter, pending), layout=False)  # one line, always

@@ -105,6 +105,8 @@ class CursorView(ScrollView, can_focus=True):
 
     def move_cursor(self, row: int, center: bool = False) -> None:
         self.cursor = min(max(row, 0), max(self.row_count() - 1, 0))
+        if self.cursor >= self.virtual_size.height:  # rows a subclass has not sized for yet
+            self.invalidate()
         self.scroll_to_cursor(center)
 
     def scroll_to_cursor(self, center: bool = False) -> None:

@@ -8,6 +8,8 @@ app; it never runs per frame, however fast frames arrive.
 
 from __future__ import annotations
 
+from time import monotonic
+
 from rich.text import Text
 
 from busconsole.facts import FrameFacts
@@ -84,6 +86,9 @@ def row_text(facts: FrameFacts, width: int) -> Text:
     return text
 
 
+GROWTH_EVERY = 1.0  # seconds between scroll-range updates for rows growing out of view
+
+
 class StreamView(CursorView):
     """Every frame of the session (or of a filter), newest at the bottom."""
 
@@ -97,6 +102,8 @@ class StreamView(CursorView):
         self.unseen = 0  # rows that arrived while scrolled up or paused
         self.pinned = True  # at the bottom until the person scrolls up (a layout change does not count)
         self._paused_at = 0
+        self._grown = False  # rows were added that the scroll range does not show yet
+        self._resized_at = 0.0  # monotonic time of the last resize to the row count
 
     def on_mount(self) -> None:
         self.invalidate()
@@ -139,8 +146,17 @@ class StreamView(CursorView):
         at_bottom = self.pinned
         cursor_at_end = self.cursor >= len(self.rows) - 1
         added, dropped = self.rows.sync()
-        if not added and not dropped:
+        if not added and not dropped and not self._grown:
             return
+        now = monotonic()
+        if not dropped and not (self.follow and at_bottom) and now - self._resized_at < GROWTH_EVERY:
+            # Rows only grew below a view that does not follow them (a file loading): the scroll
+            # range catches up on a later tick, sparing a screen layout on every tick.
+            self._grown = True
+            self.unseen += added
+            return
+        self._grown = False
+        self._resized_at = now
         if dropped:
             self.cursor = max(self.cursor - dropped, 0)
             if not at_bottom:

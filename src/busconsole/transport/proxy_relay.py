@@ -67,6 +67,7 @@ class _Forward:
         self.out = Coalescer(dst, self._written)
         self.dst_gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._held = False
+        self._release_task: asyncio.Task[None] | None = None  # kept: a task nobody holds may be collected
 
     def __call__(self, raw: bytes, binary: bool) -> None:
         self.capture(self.direction, self.conn, raw, binary)
@@ -81,7 +82,7 @@ class _Forward:
         if self.dst.paused and not self._held:
             self._held = True
             self.src.transport.pause_reading()
-            asyncio.ensure_future(self._release())
+            self._release_task = asyncio.ensure_future(self._release())
 
     async def _release(self) -> None:
         try:

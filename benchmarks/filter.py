@@ -31,7 +31,7 @@ sys.path[:0] = [str(HERE.parent / "src"), str(HERE)]
 
 from store import synthetic  # noqa: E402  (benchmarks/store.py: the shared frame mix)
 
-from busconsole.filters import parse_filter  # noqa: E402
+from busconsole.filtering import parse_filter  # noqa: E402
 from busconsole.frames import CapturedFrame  # noqa: E402
 from busconsole.store import EventStore  # noqa: E402
 

@@ -26,6 +26,7 @@ import orjson
 import psutil
 
 from busconsole.frames import IN, OUT, CapturedFrame
+from busconsole.recording.format import encode
 from busconsole.recording.reader import open_recording
 from busconsole.recording.writer import RecordingWriter
 
@@ -72,7 +73,7 @@ def generate(path: Path, size_mb: int) -> int:
             for direction, raw in frames:
                 n += 1
                 t += 0.5
-                block.append(CapturedFrame(n, t, direction, "c1", raw).record_line())
+                block.append(encode(CapturedFrame(n, t, direction, "c1", raw)))
             data = b"".join(block)
             f.write(data)
             written += len(data)

@@ -28,7 +28,7 @@ import psutil
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from replay import fastest_jq, generate  # noqa: E402 - the same recording and jq as benchmarks/replay.py
 
-from busconsole.file_session import WINDOW_MB, FileSession  # noqa: E402
+from busconsole.sessions.file import WINDOW_MB, FileSession  # noqa: E402
 from busconsole.tui.replay import ReplayApp  # noqa: E402
 
 FILTER = "level:error"

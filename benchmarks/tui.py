@@ -24,7 +24,7 @@ from textual.widgets import Log
 
 from busconsole.frames import CapturedFrame
 from busconsole.render import pretty_line
-from busconsole.session import StoreSession
+from busconsole.sessions.base import StoreSession
 from busconsole.store import EventStore
 from busconsole.tui.app import BusConsoleApp
 

@@ -91,3 +91,10 @@ def bus_client() -> Iterator[Callable[[str], BusClient]]:
             return BusClient(stack.enter_context(connect(url, max_size=None, open_timeout=5)))
 
         yield open_client
+
+
+def fixture_total(fixtures_dir: Path) -> int:
+    """Frames in the whole fixture tree, from its counts.json (every file's lines, store-events
+    files counted by their lines), so tests follow the tree as files are added to it."""
+    counts = json.loads((fixtures_dir / "counts.json").read_text())
+    return int(counts["store_events"]["lines"]) + sum(v for v in counts.values() if isinstance(v, int))

@@ -33,8 +33,10 @@ from collections import deque
 from dataclasses import dataclass
 from typing import TypedDict
 
-REPLY_TO = {"QUERY_RESULT": "QUERY", "MUTATION_SUCCESS": "MUTATION"}
-REQUEST_TYPES = ("QUERY", "MUTATION")
+from busconsole.wire import PAIRED_REQUESTS as REQUEST_TYPES
+from busconsole.wire import REPLIES
+
+REPLY_TO = {reply: request for request in REQUEST_TYPES for reply in REPLIES[request]}
 OVERALL: tuple[str, str | None] = ("*", None)
 
 _REQUEST, _REPLY, _ANSWERED, _FAILED, _ORPHAN, _ERROR_REPLY = 1, 2, 4, 8, 16, 32
@@ -315,10 +317,10 @@ class Pairing:
         for key, (_, lat) in self._lat.items():
             values = sorted(lat)
             if values:
-                out[key] = _stat(values)
+                out[key] = latency_stat(values)
                 everything.extend(values)
         if everything:
-            out[OVERALL] = _stat(sorted(everything))
+            out[OVERALL] = latency_stat(sorted(everything))
         return out
 
     def effects_of(self, i: int) -> list[int]:
@@ -369,7 +371,7 @@ class Pairing:
                 del self._loose[entity]
 
 
-def _stat(values: list[float]) -> LatencyStat:
+def latency_stat(values: list[float]) -> LatencyStat:
     return LatencyStat(count=len(values), p50=percentile(values, 50), p95=percentile(values, 95), max=values[-1])
 
 

@@ -9,6 +9,7 @@ takes a fifth of a second at import: ``replay --print`` and ``tail`` start witho
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import time
 from dataclasses import dataclass
@@ -27,6 +28,19 @@ RESPONSE_TYPES = (
     "ERROR",
 )
 KNOWN_TYPES = REQUEST_TYPES + RESPONSE_TYPES
+
+# The one request -> reply table: the client's correlation, pairing and the filter keys read it.
+# ERROR answers any request; UNSUBSCRIBE gets no reply.
+REPLIES: dict[str, frozenset[str]] = {
+    "QUERY": frozenset({"QUERY_RESULT"}),
+    "MUTATION": frozenset({"MUTATION_SUCCESS"}),
+    "SUBSCRIBE": frozenset({"SUBSCRIPTION_DATA"}),
+    "CONSOLE_LOGS": frozenset({"CONSOLE_LOGS_ACK"}),
+}
+REPLY_TYPES: tuple[str, ...] = (*sorted({r for rs in REPLIES.values() for r in rs}), "ERROR")
+# The requests whose replies are paired for latency, pending and failures (the others are
+# answered at once or carry state rather than an answer).
+PAIRED_REQUESTS = ("QUERY", "MUTATION")
 MUTATION_OPERATIONS = ("CREATE", "UPDATE", "DELETE")
 CONSOLE_LEVELS = ("log", "info", "warn", "error", "debug")
 
@@ -52,22 +66,71 @@ class Malformed:
     requestId = None
 
 
+MAX_DEPTH = 1024  # nesting orjson reads; deeper frames are malformed, whoever decodes them
+TOO_DEEP = f"nested deeper than {MAX_DEPTH} levels"
+
+# A JSON escape that JavaScript writes for half an emoji (``"\\ud83d"``): valid JSON text, but no
+# string of Unicode. ``\\\\`` is matched first so an escaped backslash is never taken for one.
+_ESCAPE = re.compile(rb"\\\\|\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+
+
+def _lone_to_replacement(match: re.Match[bytes]) -> bytes:
+    text = match.group()
+    return text if len(text) in (2, 12) else b"\\ufffd"
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _orjson(data: bytes) -> tuple[bool, Any]:
+    """(True, the value) or (False, orjson's error); too deep is final, whoever reads it."""
+    try:
+        return True, orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        if "recursion" in str(exc):
+            raise ValueError(TOO_DEEP) from None
+        return False, exc
+
+
+def loads(data: bytes) -> Any:
+    """The JSON value in ``data``, read the same way by every path (capture, store, writer,
+    reader), so a frame means the same live and replayed. Raises ValueError with the reason.
+
+    Beyond orjson: lone surrogate escapes read as U+FFFD (the bytes stay as they were; only
+    the decoded view changes, so it can be encoded and shown), and numbers out of orjson's
+    range (``1e400``, 2**64) are read by the stdlib. Nesting is bounded at :data:`MAX_DEPTH`.
+    """
+    ok, value = _orjson(data)
+    if ok:
+        return value
+    fixed = _ESCAPE.sub(_lone_to_replacement, data) if b"\\u" in data else data
+    if fixed != data:
+        ok, value = _orjson(fixed)
+        if ok:
+            return value
+    first = value
+    try:
+        text = fixed.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ValueError("invalid UTF-8") from None
+    try:  # numbers orjson refuses; NaN and Infinity are not JSON, so they stay refused
+        return json.loads(text, parse_constant=_no_constant)
+    except RecursionError:
+        raise ValueError(TOO_DEEP) from None
+    except ValueError:
+        raise ValueError(f"not JSON: {first}") from None
+
+
 def decode(raw: bytes | str, binary: bool = False) -> dict[str, Any] | Malformed:
     """The JSON object in ``raw``, or why there is none. Never raises."""
     data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
     if binary:
         return Malformed("binary frame", data)
     try:
-        obj = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            return Malformed("invalid UTF-8", data)
-        try:  # the stdlib also reads numbers orjson refuses (1e400); frames are never lost for that
-            obj = json.loads(text)
-        except (ValueError, RecursionError):
-            return Malformed(f"not JSON: {exc}", data)
+        obj = loads(data)
+    except ValueError as exc:
+        return Malformed(str(exc), data)
     if not isinstance(obj, dict):
         return Malformed(f"not a JSON object but {_json_kind(obj)}", data)
     kind = obj.get("type")

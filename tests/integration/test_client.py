@@ -16,6 +16,7 @@ from websockets.http11 import Request, Response
 from busconsole.commands.common import resolve
 from busconsole.frames import CapturedFrame
 from busconsole.protocol import build_mutation, build_query
+from busconsole.recording.format import encode
 from busconsole.server.runner import ServerThread
 from busconsole.transport.client import (
     BusClient,
@@ -200,7 +201,7 @@ async def test_binary_and_garbage_frames_are_captured_not_fatal() -> None:
     assert good.type == "STORE_UPDATE"
     assert pieces.raw == b'{"type":"STORE_UPDATE","entity":"cloud","data":[]}' and not pieces.binary
     assert not_utf8.malformed is not None and not_utf8.malformed.reason == "invalid UTF-8"
-    assert orjson.loads(not_utf8.record_line())["enc"] == "base64"  # a recording stays valid UTF-8
+    assert orjson.loads(encode(not_utf8))["enc"] == "base64"  # a recording stays valid UTF-8
     assert after.type == "QUERY_RESULT"
 
 

@@ -13,9 +13,9 @@ import pytest
 from busconsole.protocol import build_mutation, build_query
 from busconsole.server.runner import ServerThread
 from busconsole.server.simulate import Pace
-from busconsole.session import Recordable, Session
+from busconsole.sessions.base import Recordable, Session
+from busconsole.sessions.demo import OWN_CONN, DemoSession
 from busconsole.store import EventStore
-from busconsole.transport.demo_session import OWN_CONN, DemoSession
 
 pytestmark = pytest.mark.timeout(60)
 FAST = Pace(think=(0.02, 0.08), log_every=0.2, batch=5)  # the demo's behaviour, quicker

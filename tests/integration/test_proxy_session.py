@@ -14,11 +14,11 @@ import orjson
 import pytest
 from websockets.asyncio.client import connect
 
-from busconsole.filters import parse_filter
+from busconsole.filtering import parse_filter
 from busconsole.recording.reader import open_recording
 from busconsole.server.runner import ServerThread
-from busconsole.session import CannotSendError, Session
-from busconsole.transport.proxy_session import ProxySession
+from busconsole.sessions.base import CannotSendError, Session
+from busconsole.sessions.proxy import ProxySession
 
 pytestmark = pytest.mark.timeout(60)
 WAIT = 10.0

@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import fixture_total
 
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.recording.writer import RecordingWriter
@@ -44,7 +45,7 @@ def test_print_filter_and_pretty(tmp_path: Path, fixtures_dir: Path) -> None:
     lines = [orjson.loads(x) for x in done.stdout.splitlines()]
     assert lines and all(any(m["level"] == "error" for m in r["frame"]["messages"]) for r in lines)
     every = run(str(fixtures_dir))  # stdout is a pipe: --print is implied
-    assert every.returncode == 0 and len(every.stdout.splitlines()) == 66
+    assert every.returncode == 0 and len(every.stdout.splitlines()) == fixture_total(fixtures_dir)
     pretty = run(str(fixtures_dir), "--format", "pretty", "--filter", "type:QUERY")
     assert pretty.returncode == 0 and pretty.stdout.count(b"QUERY") >= 22 and not pretty.stdout.startswith(b"{")
 

@@ -20,10 +20,10 @@ from textual.pilot import Pilot
 from textual.widgets import Input, Select, Static, TextArea
 from tui_helpers import wait_for
 
-from busconsole.compose_history import History
-from busconsole.compose_templates import Templates
+from busconsole.compose.history import History
+from busconsole.compose.templates import Templates
 from busconsole.server.runner import ServerThread
-from busconsole.session import LiveSession
+from busconsole.sessions.live import LiveSession
 from busconsole.tui.screens.composer import ComposerScreen
 from busconsole.tui.theme import BUSCONSOLE_THEME
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
@@ -305,7 +305,7 @@ async def test_in_the_real_app_c_composes_and_e_resends_with_a_new_id(server: Se
 def test_snapshot_composer_with_a_validation_error(snap_compare: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """You should see the composer over an empty app: type QUERY, entity partner, a payload
     whose third line lacks a closing brace, and under it a red error naming line and column."""
-    for where in ("busconsole.tui.screens.composer", "busconsole.compose"):
+    for where in ("busconsole.tui.screens.composer", "busconsole.compose.draft"):
         monkeypatch.setattr(f"{where}.new_request_id", lambda *_: "req_1758644165111_0a1b2c3d")
     session = LiveSession("ws://127.0.0.1:9/store-debug", record=False)
     payload = '{\n  "kind": "partner",\n  "page": {"limit": 20, "offset": -1}\n  "sort": {"field": "name"}\n}'

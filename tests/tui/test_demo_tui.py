@@ -9,7 +9,7 @@ from tui_helpers import wait_for
 from busconsole.commands.demo import WELCOME, demo_app
 from busconsole.server.runner import ServerThread
 from busconsole.server.simulate import Pace
-from busconsole.transport.demo_session import DemoSession
+from busconsole.sessions.demo import DemoSession
 from busconsole.tui.screens.composer import ComposerScreen
 from busconsole.tui.screens.console_logs import ConsoleList, ConsoleLogsScreen
 

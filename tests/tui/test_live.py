@@ -10,7 +10,7 @@ from tui_helpers import static_text, stream_lines, wait_for
 from websockets.asyncio.client import connect
 
 from busconsole.protocol import build_console_logs, build_mutation, build_query
-from busconsole.session import LiveSession
+from busconsole.sessions.live import LiveSession
 from busconsole.tui.app import BusConsoleApp
 from busconsole.tui.screens.console_logs import ConsoleList, ConsoleLogsScreen
 from busconsole.tui.widgets.status import StatusBar

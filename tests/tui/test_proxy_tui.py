@@ -10,7 +10,7 @@ from tui_helpers import wait_for
 from websockets.asyncio.client import connect
 
 from busconsole.server.runner import ServerThread
-from busconsole.transport.proxy_session import ProxySession
+from busconsole.sessions.proxy import ProxySession
 from busconsole.tui.app import BusConsoleApp
 
 pytestmark = pytest.mark.timeout(60)

@@ -9,13 +9,14 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import fixture_total
 from tui_helpers import freeze_tz, static_text, wait_for
 
-from busconsole.file_session import PLAYBACK, FileSession
 from busconsole.frames import CapturedFrame
 from busconsole.protocol import build_console_logs, build_mutation, build_query
 from busconsole.recording.writer import RecordingWriter
-from busconsole.session import ReadOnlyError
+from busconsole.sessions.base import ReadOnlyError
+from busconsole.sessions.file import PLAYBACK, FileSession
 from busconsole.tui.replay import ReplayApp
 from busconsole.tui.screens.composer import ComposerScreen
 from busconsole.tui.screens.replay_jump import JumpScreen
@@ -76,8 +77,7 @@ async def loaded(pilot: Any, app: ReplayApp) -> None:
 
 
 async def test_fixtures_directory_browse_filter_and_errors(fixtures_dir: Path) -> None:
-    counts = json.loads((fixtures_dir / "counts.json").read_text())
-    total = counts["store_events"]["lines"] + sum(v for v in counts.values() if isinstance(v, int))
+    total = fixture_total(fixtures_dir)
     app = ReplayApp(FileSession([fixtures_dir]))
     async with app.run_test(size=SIZE) as pilot:
         await loaded(pilot, app)

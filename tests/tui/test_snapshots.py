@@ -13,7 +13,7 @@ from textual.widgets import Input
 from tui_helpers import freeze_tz
 from tui_sample import fill
 
-from busconsole.session import StoreSession
+from busconsole.sessions.base import StoreSession
 from busconsole.store import EventStore
 from busconsole.tui.app import BusConsoleApp
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from busconsole.compose import (
+from busconsole.compose.draft import (
     ComposeError,
     Confirmation,
     Refusal,

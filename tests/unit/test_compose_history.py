@@ -6,7 +6,7 @@ import stat
 from pathlib import Path
 
 from busconsole import paths
-from busconsole.compose_history import History
+from busconsole.compose.history import History
 
 
 def frame(n: int, entity: str = "compute") -> dict[str, object]:

@@ -6,8 +6,8 @@ import json
 import re
 import uuid
 
-from busconsole.compose_json import locate, parse_json
-from busconsole.compose_placeholders import (
+from busconsole.compose.json_text import locate, parse_json
+from busconsole.compose.placeholders import (
     expand_placeholders,
     has_placeholders,
     unknown_placeholders,

@@ -7,7 +7,7 @@ import sys
 
 import orjson
 
-from busconsole.compose_reply import reply_status
+from busconsole.compose.reply import reply_status
 from busconsole.frames import CapturedFrame
 from busconsole.store import EventStore
 
@@ -51,7 +51,7 @@ def test_mutation_success_without_request_id_still_pairs() -> None:
 
 def test_compose_core_imports_neither_textual_nor_websockets() -> None:
     code = (
-        "import sys, busconsole.compose, busconsole.compose_history, busconsole.compose_reply;"
+        "import sys, busconsole.compose.draft, busconsole.compose.history, busconsole.compose.reply;"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('textual', 'websockets')];"
         "print(','.join(bad))"
     )

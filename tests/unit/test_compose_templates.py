@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from busconsole import paths
-from busconsole.compose import ComposeError, check_send, resolve_template, validate
-from busconsole.compose_templates import (
+from busconsole.compose.draft import ComposeError, check_send, resolve_template, validate
+from busconsole.compose.templates import (
     Template,
     TemplateError,
     Templates,

@@ -11,6 +11,7 @@ import pytest
 
 from busconsole.frames import OUT, CapturedFrame
 from busconsole.recording import index
+from busconsole.recording.format import encode
 from busconsole.recording.index import FileIndex
 
 HEADER = b'{"busconsole":"recording","version":1,"created":"2025-01-01T00:00:00Z","source":"x"}\n'
@@ -18,7 +19,7 @@ HEADER = b'{"busconsole":"recording","version":1,"created":"2025-01-01T00:00:00Z
 
 def line(seq: int, pad: int = 0) -> bytes:
     frame = {"type": "STORE_UPDATE", "entity": "partner", "data": "x" * pad}
-    return CapturedFrame(seq, float(seq), OUT, "c1", orjson.dumps(frame)).record_line()
+    return encode(CapturedFrame(seq, float(seq), OUT, "c1", orjson.dumps(frame)))
 
 
 def starts(data: bytes, skip_first: bool) -> list[int]:

@@ -9,11 +9,12 @@ from typing import Any
 
 import orjson
 import pytest
+from tests.conftest import fixture_total
 
-from busconsole.file_session import FOLLOW_SECONDS, FileSession, FileStore, describe
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.recording.writer import RecordingWriter
-from busconsole.session import CannotSendError
+from busconsole.sessions.base import CannotSendError
+from busconsole.sessions.file import FOLLOW_SECONDS, FileSession, FileStore, describe
 from busconsole.store import EventStore
 
 T0 = 1_758_332_020_000.0
@@ -83,7 +84,7 @@ def test_a_whole_fixtures_directory_opens_as_one_session_in_time_order(fixtures_
     counts = json.loads((fixtures_dir / "counts.json").read_text())
     session = loaded(FileSession([fixtures_dir]))
     store = session.browse
-    expected = counts["store_events"]["lines"] + sum(v for v in counts.values() if isinstance(v, int))
+    expected = fixture_total(fixtures_dir)
     assert len(store) == expected == len(session.recording)
     assert store.values("type")["CONSOLE_LOGS"] == counts["store_events"]["lines"]
     assert store.console.count_by_level() == counts["store_events"]["by_level"]
@@ -148,7 +149,7 @@ def test_a_small_window_still_knows_every_error_and_every_frame(tmp_path: Path) 
              "dir:out -type:QUERY", "is:error", "level:error or entity:partner"],
 )
 def test_filters_over_frames_that_left_the_window_match_a_frame_by_frame_test(tmp_path: Path, text: str) -> None:
-    from busconsole.filters import parse_filter
+    from busconsole.filtering import parse_filter
 
     path = write_recording(tmp_path / "s.jsonl", session_frames(60))
     windowed = loaded(FileSession([path], window_mb=0.004))

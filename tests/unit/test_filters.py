@@ -11,7 +11,7 @@ import orjson
 import pytest
 
 from busconsole.facts import FrameFacts
-from busconsole.filters import FILTER_KEYS, FilterError, help_text, parse_filter
+from busconsole.filtering import FILTER_KEYS, FilterError, help_text, parse_filter
 from busconsole.frames import CapturedFrame
 
 T0 = datetime(2025, 9, 22, 12, 30, 15, 250_000).timestamp() * 1000  # local 12:30:15.250

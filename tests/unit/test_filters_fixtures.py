@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from busconsole.facts import FrameFacts
-from busconsole.filters import parse_filter
+from busconsole.filtering import parse_filter
 from busconsole.frames import CapturedFrame
 
 pytestmark = pytest.mark.fixtures

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from busconsole.facts import FrameFacts
+from busconsole.filtering import Filter, FilterError, parse_filter
 from busconsole.filtering.nodes import (
     CompareTerm,
     FieldTerm,
@@ -27,7 +28,6 @@ from busconsole.filtering.nodes import (
 from busconsole.filtering.paths import PathTerm
 from busconsole.filtering.patterns import Pattern
 from busconsole.filtering.values import parse_time
-from busconsole.filters import Filter, FilterError, parse_filter
 from busconsole.frames import CapturedFrame
 from busconsole.wire import KNOWN_TYPES
 

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from busconsole.facts import FrameFacts
-from busconsole.filtering import scan
-from busconsole.filters import parse_filter
+from busconsole.filtering import parse_filter, scan
 from busconsole.frames import CapturedFrame
 
 

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from busconsole.facts import FrameFacts
-from busconsole.filters import Filter, parse_filter
+from busconsole.filtering import Filter, parse_filter
 from busconsole.frames import CapturedFrame
 from busconsole.store import EventStore
 

@@ -10,6 +10,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from busconsole.recording.format import encode
 from busconsole.recording.reader import RecordingError, open_recording
 
 json_values = st.recursive(
@@ -34,7 +35,7 @@ def read_everything(path: Path) -> None:
             rec.wait()
             for i in range(len(rec)):
                 frame = rec.frame(i)
-                frame.record_line()
+                encode(frame)
                 assert isinstance(frame.t, float)
             assert all(isinstance(p, str) for p in rec.problems)
     except RecordingError:

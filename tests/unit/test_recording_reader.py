@@ -8,8 +8,10 @@ from pathlib import Path
 
 import orjson
 import pytest
+from tests.conftest import fixture_total
 
 from busconsole.frames import IN, OUT, CapturedFrame
+from busconsole.recording.format import encode
 from busconsole.recording.reader import RecordingError, open_recording
 from busconsole.recording.writer import RecordingWriter
 
@@ -17,7 +19,7 @@ HEADER = b'{"busconsole":"recording","version":1,"created":"2025-01-01T00:00:00Z
 
 
 def rec_line(seq: int, t: float, kind: str = "QUERY") -> bytes:
-    return CapturedFrame(seq, t, OUT, "c1", orjson.dumps({"type": kind, "timestamp": t})).record_line()
+    return encode(CapturedFrame(seq, t, OUT, "c1", orjson.dumps({"type": kind, "timestamp": t})))
 
 
 def read_all(path: Path | list[Path], **kw: bool) -> tuple[list[CapturedFrame], list[str]]:
@@ -158,8 +160,7 @@ def test_every_fixture_file_imports_with_the_documented_counts(fixtures_dir: Pat
     got, _ = read_all(fixtures_dir / "logs" / "store-history-2025-09-19-18.jsonl")
     first = got[0].obj
     assert first is not None and first["type"] == "machine" and first["sequence"] == 1 and "snapshot" in first
-    total = counts["store_events"]["lines"] + counts["store-debug/cloud/history.jsonl"] + counts[
-        "logs/store-history-2025-09-19-18.jsonl"]
+    total = fixture_total(fixtures_dir)
     got, problems = read_all(fixtures_dir)  # the whole tree, merged in time order
     assert len(got) == total and problems == []
     assert [f.t for f in got] == sorted(f.t for f in got)
@@ -192,7 +193,7 @@ def mixed_recording(path: Path, n: int = 400) -> list[CapturedFrame]:
                                   "m1*", "payload.x:1", "-level:error", "level:warn or binary"])
 def test_search_lines_misses_no_matching_frame(tmp_path: Path, text: str) -> None:
     from busconsole.facts import FrameFacts
-    from busconsole.filters import parse_filter
+    from busconsole.filtering import parse_filter
 
     path = tmp_path / "r.jsonl"
     mixed_recording(path)
@@ -216,7 +217,7 @@ def test_one_pass_without_an_index_prints_what_the_indexed_search_prints(
     tmp_path: Path, text: str, damage: bytes
 ) -> None:
     from busconsole.facts import FrameFacts
-    from busconsole.filters import parse_filter
+    from busconsole.filtering import parse_filter
 
     path = tmp_path / "r.jsonl"
     mixed_recording(path)
@@ -229,7 +230,7 @@ def test_one_pass_without_an_index_prints_what_the_indexed_search_prints(
 
     def printed(index: bool) -> tuple[list[bytes], list[str]]:
         with open_recording([path], start=index) as rec:
-            out = [f.record_line() for _, f in rec.candidates(flt.root.anchor_sets(), not flt.root.needs_object())
+            out = [encode(f) for _, f in rec.candidates(flt.root.anchor_sets(), not flt.root.needs_object())
                    if flt.matches(FrameFacts(f, f.seq))]
             return out, sorted(rec.problems)
 
@@ -256,10 +257,11 @@ def test_runs_of_any_size_tile_the_lines_and_the_search_finds_every_needle(tmp_p
 
 
 def test_record_frame_reads_busconsole_lines_and_declines_others() -> None:
-    from busconsole.recording.formats import parse_line, record_frame
+    from busconsole.recording.detect import parse_line
+    from busconsole.recording.format import read_line as record_frame
 
     f = CapturedFrame(7, 1.5, OUT, 'c"1', b'{"type":"QUERY","x":[1,{"y":"z"}]}')
-    fast = record_frame(f.record_line().rstrip(b"\n"))
+    fast = record_frame(encode(f).rstrip(b"\n"))
     assert fast is not None and (fast.seq, fast.t, fast.dir, fast.conn, fast.raw) == (7, 1.5, OUT, 'c"1', f.raw)
     assert fast.obj == parse_line(f.raw)
     for line in (b'{"seq":1,"t":2,"dir":"in","conn":"c1","frame":{"type":"Q"},"x":1}',

@@ -5,7 +5,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from busconsole.filters import parse_filter
+from busconsole.filtering import parse_filter
 from busconsole.frames import IN, CapturedFrame
 from busconsole.store import EventStore
 from busconsole.tui import rows

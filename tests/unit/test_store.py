@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from busconsole.facts import FrameFacts
 from busconsole.frames import CapturedFrame
 from busconsole.pairing import Pair
+from busconsole.recording.format import from_record
 from busconsole.store import EventStore
 
 FACT_FIELDS = ("seq", "t", "dir", "conn", "type", "entity", "op", "req", "size", "levels", "malformed")
@@ -138,20 +139,6 @@ def test_pairing_state_console_and_errors_through_the_store() -> None:
     assert list(store.error_positions()) == [q, err, logs, bad]
     assert all(store.facts(i).error for i in store.error_positions())
     assert [e.message for e in store.console.entries(levels={"error"})] == ["x"]
-
-
-def test_rates_with_an_explicit_clock() -> None:
-    store = EventStore()
-    now = 1_000_000.0
-    for k in range(60):  # one frame a second for the last minute...
-        store.append(cf({"type": "STORE_UPDATE"}, now - 59_950 + k * 1000))
-    for k in range(20):  # ...and a burst of 20 in the last half second
-        store.append(cf({"type": "STORE_UPDATE"}, now - 450 + k))
-    one, ten, sixty = store.rates(now=now)
-    assert (one, ten, sixty) == (21.0, 3.0, 80 / 60)
-    assert store.rates(now=now + 120_000) == (0.0, 0.0, 0.0)
-    store.append(cf({"type": "STORE_UPDATE"}, now - 5_050))  # captured slightly out of order
-    assert store.rates(now=now)[1] == 3.1
 
 
 def test_bounded_window_without_source() -> None:
@@ -282,7 +269,7 @@ def test_raw_field_values_that_look_alike_keep_their_own_facts() -> None:
 
 def test_decoding_edge_cases_match_the_protocol() -> None:
     big = cf(b'{"type":"X","n":1e400}')  # orjson refuses it, the stdlib reads it
-    recorded = CapturedFrame.from_record({"seq": 7, "t": 1.0, "dir": "in", "conn": "c1",
+    recorded = from_record({"seq": 7, "t": 1.0, "dir": "in", "conn": "c1",
                                           "frame": {"type": "STORE_UPDATE", "entity": "p"}})
     frames = [big, cf(b"[1, 2]"), cf(b'{"entity": "p"}'), cf(b'{"type": 3}'), recorded]
     store = EventStore()

@@ -14,14 +14,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
 
+from busconsole.recording.redact import Redactor, redacted_headers, redacted_url
+
 if TYPE_CHECKING:
-    from busconsole.filters import Filter
-    from busconsole.recording.redact import Redactor
+    from busconsole.filtering import Filter
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -75,15 +75,6 @@ FilterOpt = Annotated[
 ]
 
 
-@cache
-def _display() -> Redactor:
-    """The recording's rules decide what a person may see, too (built on first use: most
-    commands never show a URL)."""
-    from busconsole.recording.redact import Redactor
-
-    return Redactor()
-
-
 @dataclass(frozen=True, slots=True)
 class ConnectOptions:
     """Everything needed to open a connection, after profile and options are merged."""
@@ -103,27 +94,7 @@ class ConnectOptions:
 
     def redactor(self) -> Redactor:
         """The default secret rules plus the profile's ``redact`` list."""
-        from busconsole.recording.redact import Redactor
-
         return Redactor(self.redact)
-
-
-def redacted_url(url: str) -> str:
-    """The URL with a password in it and secret-looking query values replaced by ``***``."""
-    return _display().redact_url(url)
-
-
-def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
-    """Headers for display: the auth scheme stays visible (``Bearer ***``), the secret does not."""
-    shown: dict[str, str] = {}
-    display = _display()
-    for name, value in headers.items():
-        if not display.matches_key(name):
-            shown[name] = display.redact_obj(value)
-            continue
-        scheme, _, rest = value.partition(" ")
-        shown[name] = f"{scheme} ***" if rest else "***"
-    return shown
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -190,7 +161,7 @@ def filter_option(text: str | None) -> Filter | None:
     """``--filter`` parsed (None when not given); a bad one ends the command with exit 64."""
     if not text:
         return None
-    from busconsole.filters import FilterError, parse_filter
+    from busconsole.filtering import FilterError, parse_filter
 
     try:
         return parse_filter(text)

@@ -44,7 +44,7 @@ def register(app: typer.Typer) -> None:
         opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe,
                                   read_only=read_only)
         filter_option(filter_text)  # a bad filter ends here, before the screen opens
-        from busconsole.session import LiveSession
+        from busconsole.sessions.live import LiveSession
         from busconsole.tui.app import BusConsoleApp
 
         session = LiveSession(opts.url, headers=opts.headers, subscribe=opts.subscribe,

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from busconsole.transport.demo_session import DemoSession
+    from busconsole.sessions.demo import DemoSession
     from busconsole.tui.app import BusConsoleApp
 
 HELP = """Start a demo store server with simulated frontends on 127.0.0.1 and open the console on it.
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
         from busconsole.server.app import ReferenceServer
         from busconsole.server.runner import ServerThread
         from busconsole.server.simulate import Pace
-        from busconsole.transport.demo_session import DemoSession
+        from busconsole.sessions.demo import DemoSession
 
         with tempfile.TemporaryDirectory(prefix="busconsole-demo-") as tmp:
             data = Path(tmp)

@@ -11,11 +11,13 @@ from busconsole.commands.common import note
 
 if TYPE_CHECKING:
     from busconsole.commands.common import ConnectOptions
-    from busconsole.filters import Filter
+    from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
     from busconsole.transport.client import ConnectionState, Phase
 
 Predicate = Callable[["CapturedFrame"], bool]
+LIVE_WINDOW_FRAMES = 200_000  # what a pairing filter on a live stream remembers
+LIVE_WINDOW_BYTES = 64 * 2**20
 
 
 def _split(values: list[str] | None) -> set[str]:
@@ -33,7 +35,13 @@ def frame_predicate(
     wanted_entities = _split(entities)
     if wanted_entities:
         tests.append(lambda f: (o := f.obj) is not None and o.get("entity") in wanted_entities)
-    if flt is not None:
+    if flt is not None and flt.needs_pairing:
+        # Judged in a store, as the TUI judges it: the frame paired with those before it.
+        from busconsole.store import EventStore
+
+        store = EventStore(max_frames=LIVE_WINDOW_FRAMES, max_bytes=LIVE_WINDOW_BYTES)
+        tests.insert(0, lambda f: flt.matches(store.facts(store.append(f))))  # first: sees every frame
+    elif flt is not None:
         from busconsole.facts import FrameFacts
 
         tests.append(lambda f: flt.matches(FrameFacts(f)))

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from busconsole.facts import FrameFacts
-    from busconsole.filters import Filter
+    from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
-    from busconsole.transport.proxy_session import ProxySession
+    from busconsole.sessions.proxy import ProxySession
 
 EXIT_LISTEN = 2  # could not listen or could not open the recording
 EXIT_LOST = 1  # the recording lost frames (disk full, backlog overflow)
@@ -64,8 +64,8 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="With --no-tui: no per-frame log.")] = False,
         filter_text: FilterOpt = None,
     ) -> None:
+        from busconsole.sessions.proxy import ProxySession
         from busconsole.transport.proxy import is_loopback, parse_listen
-        from busconsole.transport.proxy_session import ProxySession
 
         try:
             host, port = parse_listen(listen)

@@ -28,10 +28,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from busconsole.commands.common import ConnectOptions
-    from busconsole.filters import Filter
+    from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
     from busconsole.recording.reader import Recording
     from busconsole.recording.replayer import Step
+    from busconsole.store.file import FileStore
 
 EXIT_MISMATCH = 1
 
@@ -197,7 +198,7 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
     import time
 
     from busconsole.facts import FrameFacts
-    from busconsole.recording.formats import record_frame
+    from busconsole.recording.format import encode, read_line
 
     out = sys.stdout.buffer
     pretty = _pretty_writer() if fmt is Format.pretty else None
@@ -210,13 +211,25 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
     anchors = root.anchor_sets() if root is not None else []
     binary = root is None or not root.needs_object()
 
+    store: FileStore | None = None
+    if flt is not None and flt.needs_pairing:  # judged as the TUI judges it: paired over the whole input
+        from busconsole.store.file import load
+
+        store = load(rec)
+        root = None  # select() below has already decided
+
     def candidates() -> Iterator[tuple[bytes, CapturedFrame]]:
+        if store is not None:
+            assert flt is not None
+            for i in flt.select(store, store.catch_up() if done else 0):
+                yield rec.line(i), rec.frame(i)
+            return
         if not follow:
             yield from rec.candidates(anchors, binary)
             return
         rec.wait()
         for i, line in rec.search_lines(anchors, done, binary):
-            yield line, record_frame(line) or rec.frame(i)
+            yield line, read_line(line) or rec.frame(i)
 
     try:
         while True:
@@ -226,7 +239,7 @@ def _print(rec: Recording, flt: Filter | None, fmt: Format, follow: bool) -> int
                 if pretty is not None:
                     pretty(frame)
                     continue
-                buf.append(line + b"\n" if line.startswith(b'{"seq":') else frame.record_line())
+                buf.append(line + b"\n" if line.startswith(b'{"seq":') else encode(frame))
                 if len(buf) >= 512:
                     out.write(b"".join(buf))
                     buf.clear()
@@ -261,39 +274,13 @@ def _pretty_writer() -> Callable[[CapturedFrame], None]:
 
 
 def _stats(rec: Recording, flt: Filter | None) -> int:
-    from collections import Counter
+    """Counts, span and latencies of the frames --filter picks, paired over the whole input first."""
+    from busconsole.store.file import load
+    from busconsole.summary import summarize
 
-    from busconsole.facts import FrameFacts
-    from busconsole.render import fmt_time
-    from busconsole.store import EventStore
-
-    rec.wait()
-    store = EventStore(max_frames=max(1, len(rec)), max_bytes=1 << 62, source=rec)
-    levels: Counter[str] = Counter()
-    first = last = None
-    for i in range(len(rec)):
-        frame = rec.frame(i)
-        if flt is not None and not flt.matches(FrameFacts(frame, i)):
-            continue
-        store.append(frame)
-        first = frame.t if first is None else min(first, frame.t)
-        last = frame.t if last is None else max(last, frame.t)
-        obj = frame.obj
-        if obj is not None and frame.type == "CONSOLE_LOGS" and isinstance(obj.get("messages"), list):
-            levels.update(str(m.get("level", "log")).lower() for m in obj["messages"] if isinstance(m, dict))
-    lines = [f"frames: {len(store)}"]
-    if first is not None and last is not None:
-        lines.append(f"span: {fmt_time(first)} .. {fmt_time(last)} ({(last - first) / 1000:.3f} s)")
-    for title, counts in (("type", store.counts_by_type()), ("entity", store.counts_by_entity()),
-                          ("console level", dict(levels))):
-        lines.append(f"by {title}:")
-        lines += [f"  {name:<28} {n}" for name, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-    lines.append("latency (ms):")
-    for (kind, entity), s in sorted(store.pairing.latency_stats().items(), key=lambda kv: str(kv[0])):
-        name = f"{kind} {entity or ''}".strip()
-        lines.append(f"  {name:<28} n={s['count']} p50={s['p50']:.1f} p95={s['p95']:.1f} max={s['max']:.1f}")
-    lines.append(f"pending (no reply): {len(store.pairing.pending(now=last or 0))}")
-    sys.stdout.write("\n".join(lines) + "\n")
+    store = load(rec)
+    picked = range(len(store)) if flt is None else flt.select(store)
+    sys.stdout.write("\n".join(summarize(store, picked).lines()) + "\n")
     _report(rec)
     rec.close()
     return EXIT_OK
@@ -329,10 +316,14 @@ def _send(
 ) -> int:
     import asyncio
 
-    from busconsole.facts import FrameFacts
     from busconsole.recording.replayer import build_plan
 
-    steps = [s for s in build_plan(rec) if flt is None or flt.matches(FrameFacts(rec.frame(s.index), s.index))]
+    steps = build_plan(rec)
+    if flt is not None:
+        from busconsole.store.file import load
+
+        picked = set(flt.select(load(rec)))
+        steps = [s for s in steps if s.index in picked]
     _report(rec)
     rec.close()
     if not yes:
@@ -351,7 +342,8 @@ async def _run(
     import time
 
     from busconsole.recording.replayer import delays
-    from busconsole.transport.client import REPLIES, BusClient, ConnectFailed
+    from busconsole.transport.client import BusClient, ConnectFailed
+    from busconsole.wire import REPLIES
 
     client = BusClient(url, headers=headers, max_attempts=1)
     runner = asyncio.create_task(client.run())

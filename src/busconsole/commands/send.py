@@ -83,14 +83,14 @@ def build_request(kind: str, entity: str | None, operation: str | None, payload:
 
 def expanded(body: Any) -> Any:
     """``--payload`` with its ``{{now}}``/``{{uuid}}`` placeholders filled in."""
-    from busconsole.compose_placeholders import expand_placeholders
+    from busconsole.compose.placeholders import expand_placeholders
 
     return expand_placeholders(body)
 
 
 def template_frame(name: str, files: list[Path]) -> dict[str, Any]:
     """The frame a template sends now; its errors are ValueErrors that say which template."""
-    from busconsole.compose import resolve_template
+    from busconsole.compose.draft import resolve_template
 
     try:
         return resolve_template(name, files)
@@ -146,7 +146,7 @@ def register(app: typer.Typer) -> None:
 
         import orjson
 
-        from busconsole.compose import Confirmation, Refusal, check_send
+        from busconsole.compose.draft import Confirmation, Refusal, check_send
         from busconsole.transport.client import ClientClosed, ConnectFailed
 
         if url is not None and not url.startswith(("ws://", "wss://")):  # URL left out: the profile's

@@ -54,7 +54,8 @@ async def stream(
 
     from rich.console import Console
 
-    from busconsole.frames import CapturedFrame, record_lines
+    from busconsole.frames import CapturedFrame
+    from busconsole.recording.format import encode_many
     from busconsole.render import pretty_line
 
     out = sys.stdout.buffer
@@ -83,7 +84,7 @@ async def stream(
             frames = [shown(f) for f in frames]
         try:
             if as_json:
-                out.write(record_lines(frames))
+                out.write(encode_many(frames))
             elif console is not None:
                 for f in frames:
                     console.print(pretty_line(f, True), no_wrap=True, overflow="ellipsis", crop=True)
@@ -139,7 +140,7 @@ def register(app: typer.Typer) -> None:
         import asyncio
         import os
 
-        from busconsole.filters import FilterError, parse_filter
+        from busconsole.filtering import FilterError, parse_filter
 
         opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
         try:

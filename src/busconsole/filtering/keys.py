@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from busconsole.wire import REQUEST_TYPES
+from busconsole.wire import REPLY_TYPES, REQUEST_TYPES
 
 # The start of a ``key:value`` or ``path.to.field>3`` term: a name, then its operator.
 KEY_TERM = re.compile(r"(\.?[A-Za-z_][\w\-]*(?:\.(?:[\w\-]+|\*))*)(>=|<=|:|=|>|<)")
@@ -73,7 +73,6 @@ TYPE_ALIASES = {
 DIR_ALIASES = {"in": "in", "out": "out", "<-": "in", "->": "out"}
 LEVEL_ALIASES = {"warning": "warn"}
 
-REPLY_TYPES = ("QUERY_RESULT", "MUTATION_SUCCESS", "CONSOLE_LOGS_ACK", "ERROR")
 # is:<flag> -> frame types that answer it exactly from the type index, when there are some.
 IS_TYPES: dict[str, tuple[str, ...] | None] = {
     "pending": None,

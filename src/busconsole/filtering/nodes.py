@@ -89,6 +89,11 @@ class Node:
         """True when only a frame that is a JSON object can match (not text, not binary)."""
         return False
 
+    def needs_pairing(self) -> bool:
+        """True when the answer depends on other frames (pairing: latency, pending, failed...):
+        then the frame alone cannot decide, only a store that has seen the whole input."""
+        return False
+
     def _key(self) -> tuple[Any, ...]:
         raise NotImplementedError
 
@@ -137,6 +142,9 @@ class And(Node):
     def needs_object(self) -> bool:
         return any(c.needs_object() for c in self.children)
 
+    def needs_pairing(self) -> bool:
+        return any(c.needs_pairing() for c in self.children)
+
     def _key(self) -> tuple[Any, ...]:
         return self.children
 
@@ -179,6 +187,9 @@ class Or(Node):
     def needs_object(self) -> bool:
         return all(c.needs_object() for c in self.children)
 
+    def needs_pairing(self) -> bool:
+        return any(c.needs_pairing() for c in self.children)
+
     def _key(self) -> tuple[Any, ...]:
         return self.children
 
@@ -193,6 +204,9 @@ class Not(Node):
 
     def matches(self, facts: FrameFacts) -> bool:
         return not self.child.matches(facts)
+
+    def needs_pairing(self) -> bool:
+        return self.child.needs_pairing()
 
     def _key(self) -> tuple[Any, ...]:
         return (self.child,)
@@ -325,11 +339,17 @@ class IsTerm(Node):
             return None
         return union([store.positions("type", t) for k in kinds for t in k or ()]), True
 
+    def needs_pairing(self) -> bool:
+        return any(f in PAIRED_FLAGS for f in self.flags)
+
     def _key(self) -> tuple[Any, ...]:
         return self.flags
 
     def __str__(self) -> str:
         return "is:" + ",".join(self.flags)
+
+
+PAIRED_FLAGS = frozenset({"pending", "error", "orphan", "timedout", "failed"})  # what pairing decides
 
 
 def _is(facts: FrameFacts, flag: str) -> bool:
@@ -352,6 +372,9 @@ class CompareTerm(Node):
     def matches(self, facts: FrameFacts) -> bool:
         actual = getattr(facts, self.key)
         return actual is not None and self._test(actual, self.value)
+
+    def needs_pairing(self) -> bool:
+        return self.key == "latency"
 
     def _key(self) -> tuple[Any, ...]:
         return (self.key, self.op, self.value)

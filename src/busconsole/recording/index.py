@@ -25,7 +25,8 @@ from pathlib import Path
 
 from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
-from busconsole.recording import formats
+from busconsole.recording import detect
+from busconsole.recording.format import check_header, is_header
 
 CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
@@ -71,7 +72,7 @@ class FileIndex:
     # ------------------------------------------------------------------ scanning
 
     def read_header(self, keep_small: bool = True) -> int:
-        """Check the first line (raises formats.FormatError for a newer version). A small file is
+        """Check the first line (raises FormatError for a newer version). A small file is
         read whole and (``keep_small``) kept until it is scanned: a tree of thousands of
         per-second debug logs is then opened once a file, not three times (header, time range,
         scan). Returns the bytes kept."""
@@ -81,9 +82,9 @@ class FileIndex:
                 self._small = head
             end = head.find(b"\n")
             first = head[: end + 1] if end >= 0 or len(head) < SMALL_FILE else head + f.readline(1 << 20)
-        obj = formats.parse_line(first.strip()) if first.startswith(b"{") else None
-        if obj is not None and formats.is_header(obj):
-            self.header = formats.check_header(obj, self.name)
+        obj = detect.parse_line(first.strip()) if first.startswith(b"{") else None
+        if obj is not None and is_header(obj):
+            self.header = check_header(obj, self.name)
         return len(self._small) if self._small is not None else 0
 
     def scan(self) -> None:
@@ -165,7 +166,7 @@ class FileIndex:
         start = self.offsets[-1]
         text = read_from(start)
         end = text.find(b"\n")
-        if end + 1 != len(text) or formats.parse_line(text[:end].strip()) is not None:
+        if end + 1 != len(text) or detect.parse_line(text[:end].strip()) is not None:
             return
         self.offsets.pop()
         self._unchecked = 0
@@ -176,7 +177,7 @@ class FileIndex:
         if not text:
             self.clean = False
             return False
-        if formats.parse_line(text) is None:
+        if detect.parse_line(text) is None:
             what = "a torn line" if self._at_end(pos, text) else "a line that is not a JSON object"
             self.problems.append(f"{self.name}:{self.lines}: skipped {what}")
             self.clean = False
@@ -291,7 +292,7 @@ class FileIndex:
                 pos += cut
             if pos < size and not self.follow:
                 carry = os.pread(fd, size - pos, pos).strip()
-                if carry and formats.parse_line(carry) is None:
+                if carry and detect.parse_line(carry) is None:
                     self.problems.append(f"{self.name}:{self.offset_line_number(pos)}: skipped a torn line")
                 elif carry:
                     yield from _hits(carry + b"\n", len(carry) + 1, pos, needles, also)
@@ -353,8 +354,8 @@ class FileIndex:
                 head = f.read(min(size, 1 << 16))
                 f.seek(max(0, size - (1 << 16)))
                 tail = f.read()
-        first = next((t for t in map(formats.line_time, _lines(head)) if t is not None), None)
-        last = next((t for t in map(formats.line_time, reversed(_lines(tail))) if t is not None), None)
+        first = next((t for t in map(detect.line_time, _lines(head)) if t is not None), None)
+        last = next((t for t in map(detect.line_time, reversed(_lines(tail))) if t is not None), None)
         return first, last
 
 

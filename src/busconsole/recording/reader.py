@@ -32,7 +32,8 @@ from types import TracebackType
 from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
 from busconsole.frames import CapturedFrame
-from busconsole.recording import formats
+from busconsole.recording import detect
+from busconsole.recording.format import FormatError, is_header, read_line
 from busconsole.recording.index import FileIndex
 from busconsole.recording.writer import part_path
 
@@ -145,7 +146,7 @@ class Recording:
         """Stream order by time; ties keep file order, then line order (the sort is stable)."""
         times = array("d")
         for fi in self.files:
-            times.extend(_or_zero(formats.line_time(fi.line(j))) for j in range(len(fi)))
+            times.extend(_or_zero(detect.line_time(fi.line(j))) for j in range(len(fi)))
         starts = self._starts
         order = array("Q")
         for g in sorted(range(len(times)), key=times.__getitem__):
@@ -158,7 +159,9 @@ class Recording:
         return self._done.is_set()
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the index is complete; True when it is."""
+        """Block until the index is complete; True when it is. Indexes here when nobody started it."""
+        if not self._started:
+            self.start(background=False)
         return self._done.wait(timeout)
 
     def pause_indexing(self, paused: bool = True) -> None:
@@ -289,7 +292,7 @@ class Recording:
             line = fi.line(j)
         except (OSError, ValueError) as exc:
             self._report(k, j, f"unreadable ({exc})")
-            return formats.malformed_line(b"", i)
+            return detect.malformed_line(b"", i)
         return _line_frame(line, i, lambda what: self._report(k, j, what))
 
     def candidates(self, anchor_sets: Sequence[Anchors], binary: bool = True) -> Iterator[tuple[bytes, CapturedFrame]]:
@@ -305,7 +308,7 @@ class Recording:
             needles = scan.pick(anchor_sets, fi.sample())
             assert needles is not None
             for offset, line in fi.stream(needles, also=_BASE64_RECORD if binary else None):
-                frame = formats.record_frame(line)
+                frame = read_line(line)
                 if frame is None:  # another record shape (binary), or damage: reported by line number
                     frame = _line_frame(line, 0, partial(self._report_at, fi, offset))
                 yield line, frame
@@ -389,7 +392,7 @@ def open_recording(
         merge = False
         if len(files) > 1:
             files, merge = _arrange(files)
-    except formats.FormatError as exc:
+    except FormatError as exc:
         _remove(temps)
         raise RecordingError(str(exc)) from exc
     except OSError as exc:
@@ -401,18 +404,18 @@ def open_recording(
 
 def _line_frame(line: bytes, seq: int, report: Callable[[str], None]) -> CapturedFrame:
     """The frame of a frame line; a line that is not one is reported and shown as malformed."""
-    fast = formats.record_frame(line)
+    fast = read_line(line)
     if fast is not None:
         return fast
-    obj = formats.parse_line(line)
-    if obj is None or formats.is_header(obj):
+    obj = detect.parse_line(line)
+    if obj is None or is_header(obj):
         report("not a JSON frame; shown as malformed")
-        return formats.malformed_line(line, seq)
+        return detect.malformed_line(line, seq)
     try:
-        return formats.line_frame(line, obj, seq)
-    except formats.FormatError as exc:
+        return detect.line_frame(line, obj, seq)
+    except FormatError as exc:
         report(f"{exc}; shown as malformed")
-        return formats.malformed_line(line, seq)
+        return detect.malformed_line(line, seq)
 
 
 def _arrange(files: list[FileIndex]) -> tuple[list[FileIndex], bool]:

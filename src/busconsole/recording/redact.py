@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -117,3 +118,27 @@ class Redactor:
             pairs = parse_qsl(query, keep_blank_values=True)
             query = urlencode([(k, MASK if self.matches_key(k) else v) for k, v in pairs], safe="*")
         return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+@cache
+def _display() -> Redactor:
+    """The recording's default rules decide what a person may see, too."""
+    return Redactor()
+
+
+def redacted_url(url: str) -> str:
+    """The URL with a password in it and secret-looking query values replaced by ``***``."""
+    return _display().redact_url(url)
+
+
+def redacted_headers(headers: dict[str, str]) -> dict[str, str]:
+    """Headers for display: the auth scheme stays visible (``Bearer ***``), the secret does not."""
+    shown: dict[str, str] = {}
+    display = _display()
+    for name, value in headers.items():
+        if not display.matches_key(name):
+            shown[name] = display.redact_obj(value)
+            continue
+        scheme, _, rest = value.partition(" ")
+        shown[name] = f"{scheme} ***" if rest else "***"
+    return shown

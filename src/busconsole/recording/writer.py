@@ -21,17 +21,14 @@ import os
 import threading
 import zlib
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO
 
-import orjson
-
-from busconsole.frames import CapturedFrame, record_lines
+from busconsole.frames import CapturedFrame
+from busconsole.recording.format import encode, encode_many, header_line
 from busconsole.recording.redact import Redactor
 
-FORMAT_VERSION = 1
 _DEFAULT_REDACTOR = Redactor()
 
 
@@ -44,19 +41,6 @@ def part_path(path: Path, n: int) -> Path:
         if name.endswith(suffix):
             return path.with_name(f"{name[: -len(suffix)]}.{n}{suffix}")
     return path.with_name(f"{name}.{n}")
-
-
-def header_line(source: str, rules: list[str], part: int = 0) -> bytes:
-    head: dict[str, Any] = {
-        "busconsole": "recording",
-        "version": FORMAT_VERSION,
-        "created": datetime.now(UTC).isoformat(timespec="milliseconds"),
-        "source": source,
-        "redact": rules,
-    }
-    if part:
-        head["part"] = part
-    return orjson.dumps(head) + b"\n"
 
 
 class RecordingWriter:
@@ -145,15 +129,15 @@ class RecordingWriter:
         """The recording line of ``frame`` after redaction."""
         red = self.redactor
         if red is None or not red.might_contain(frame.raw):
-            return frame.record_line()
+            return encode(frame)
         obj = frame.obj
         if obj is not None:
             clean = red.redact_obj(obj)
-            return frame.record_line() if clean is obj else frame.record_line(clean)
+            return encode(frame) if clean is obj else encode(frame, clean)
         masked = red.redact_raw(frame.raw)
         if masked is frame.raw:
-            return frame.record_line()
-        return CapturedFrame(frame.seq, frame.t, frame.dir, frame.conn, masked, frame.binary).record_line()
+            return encode(frame)
+        return encode(CapturedFrame(frame.seq, frame.t, frame.dir, frame.conn, masked, frame.binary))
 
     def write(self, frame: CapturedFrame) -> None:
         """Append one frame, on disk (in the kernel) when this returns."""
@@ -169,9 +153,9 @@ class RecordingWriter:
         red = self.redactor
         clean = red is None or len(frames) > 1 and not red.might_contain(b"\n".join(f.raw for f in frames))
         if clean and not self.rotate_bytes:  # the common case: one encoding call, one write
-            lines = [record_lines(frames)]
+            lines = [encode_many(frames)]
         else:
-            lines = [f.record_line() for f in frames] if clean else [self.line_for(f) for f in frames]
+            lines = [encode(f) for f in frames] if clean else [self.line_for(f) for f in frames]
         with self._lock:
             if self._out is None:
                 raise ValueError(f"recording {self.path} is closed")

@@ -30,17 +30,11 @@ from websockets.frames import Close
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.protocol import build_subscribe, build_unsubscribe
 from busconsole.transport.direct import DirectClientConnection
+from busconsole.wire import REPLIES
 
 MiB = 1024 * 1024
 Phase = Literal["connecting", "connected", "reconnecting", "failed", "closed"]
 
-# request type -> the reply types that answer it (ERROR answers any of them)
-REPLIES: dict[str, frozenset[str]] = {
-    "QUERY": frozenset({"QUERY_RESULT"}),
-    "MUTATION": frozenset({"MUTATION_SUCCESS"}),
-    "SUBSCRIBE": frozenset({"SUBSCRIPTION_DATA"}),
-    "CONSOLE_LOGS": frozenset({"CONSOLE_LOGS_ACK"}),
-}
 _now = time.time
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _RETRYABLE_HTTP = (408, 429)

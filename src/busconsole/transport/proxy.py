@@ -33,8 +33,8 @@ from websockets.frames import CloseCode
 from websockets.http11 import Request
 from websockets.typing import Subprotocol
 
-from busconsole.commands.common import redacted_url
 from busconsole.frames import IN, OUT
+from busconsole.recording.redact import redacted_url
 from busconsole.transport.direct import DirectClientConnection, DirectServerConnection
 from busconsole.transport.proxy_capture import Capture
 from busconsole.transport.proxy_relay import pump

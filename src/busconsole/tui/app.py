@@ -24,8 +24,8 @@ from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
-from busconsole.filters import Filter
-from busconsole.session import Recordable, Session
+from busconsole.filtering import Filter
+from busconsole.sessions.base import Recordable, Session
 from busconsole.tui.screens.console_logs import ConsoleLogsScreen
 from busconsole.tui.screens.entity_picker import ALL, EntityPicker
 from busconsole.tui.screens.help import HelpScreen
@@ -302,7 +302,7 @@ class BusConsoleApp(App[None]):
         self.stream.focus()
 
     def _apply_filter(self, text: str) -> None:
-        from busconsole.filters import parse_filter
+        from busconsole.filtering import parse_filter
 
         full = combined_filter(text, self.hidden_types)
         flt: Filter | None = parse_filter(full) if full.strip() else None

@@ -21,7 +21,7 @@ from textual import on
 from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 
-from busconsole.file_session import BROWSE, PLAYBACK, WINDOW_MB, FileSession
+from busconsole.sessions.file import BROWSE, PLAYBACK, WINDOW_MB, FileSession
 from busconsole.store import EventStore
 from busconsole.tui.app import BusConsoleApp
 from busconsole.tui.screens.replay_jump import JumpScreen

@@ -14,7 +14,7 @@ from array import array
 from bisect import bisect_left, bisect_right
 from time import perf_counter
 
-from busconsole.filters import Filter
+from busconsole.filtering import Filter
 from busconsole.store import EventStore
 
 FIRST_STEP = 50_000  # frames of the first slice of a budgeted filter

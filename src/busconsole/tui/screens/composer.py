@@ -2,7 +2,7 @@
 
 A modal over the stream, so the person never loses the traffic they are debugging.
 All the rules (validation, building, placeholders, read-only and confirmations) live
-in :mod:`busconsole.compose`, shared with ``busconsole send``; this screen only wires
+in :mod:`busconsole.compose.draft`, shared with ``busconsole send``; this screen only wires
 fields to them. The reply is read from the session's store (the same pairing the
 stream shows), polled a few times a second rather than per frame.
 """
@@ -20,7 +20,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
-from busconsole.compose import (
+from busconsole.compose.draft import (
     COMPOSE_TYPES,
     DEFAULT_CONFIRM_BYTES,
     Confirmation,
@@ -31,17 +31,17 @@ from busconsole.compose import (
     draft_from_frame,
     validate,
 )
-from busconsole.compose_history import History, HistoryEntry
-from busconsole.compose_json import parse_json
-from busconsole.compose_reply import ReplyStatus, reply_status
-from busconsole.compose_templates import Template, TemplateError, Templates
+from busconsole.compose.history import History, HistoryEntry
+from busconsole.compose.json_text import parse_json
+from busconsole.compose.reply import ReplyStatus, reply_status
+from busconsole.compose.templates import Template, TemplateError, Templates
 from busconsole.render import fmt_time, summary
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
 from busconsole.tui.widgets.composer_fields import LiveSuggester
 from busconsole.wire import MUTATION_OPERATIONS, new_request_id
 
 if TYPE_CHECKING:
-    from busconsole.session import Session
+    from busconsole.sessions.base import Session
 
 POLL_SECONDS = 0.1
 PREVIEW_LINES = 8

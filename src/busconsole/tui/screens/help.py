@@ -16,7 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from busconsole.filters import help_text
+from busconsole.filtering import help_text
 
 
 def key_label(key: str) -> str:

@@ -15,7 +15,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from busconsole.session import Session
+from busconsole.sessions.base import Session
 
 
 def entity_options(session: Session) -> list[Option]:

@@ -18,7 +18,7 @@ from textual.message import Message
 from textual.widgets import Input, Static
 
 from busconsole import paths
-from busconsole.filters import Filter, FilterError, parse_filter
+from busconsole.filtering import Filter, FilterError, parse_filter
 
 HISTORY_SIZE = 200
 

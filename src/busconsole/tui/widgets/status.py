@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.widgets import Static
 
 from busconsole.render import fmt_size
-from busconsole.session import SessionStatus
+from busconsole.sessions.base import SessionStatus
 
 BARS = "▁▂▃▄▅▆▇█"
 PHASE_STYLES = {

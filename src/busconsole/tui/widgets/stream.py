@@ -13,7 +13,7 @@ from time import monotonic
 from rich.text import Text
 
 from busconsole.facts import FrameFacts
-from busconsole.filters import Filter
+from busconsole.filtering import Filter
 from busconsole.render import arrow, fmt_size, fmt_time, summary, type_style
 from busconsole.store import EventStore
 from busconsole.tui.rows import RowIndex

@@ -35,6 +35,12 @@ class Filter:
     def matches(self, facts: FrameFacts) -> bool:
         return self.root is None or self.root.matches(facts)
 
+    @property
+    def needs_pairing(self) -> bool:
+        """Whether frames must be judged in a store that has seen the whole input (see
+        :meth:`Node.needs_pairing`); a filter that does not gives the same answer on a lone frame."""
+        return self.root is not None and self.root.needs_pairing()
+
     def prefilter(self, raw: bytes) -> bool:
         """False only when no frame with these bytes can match, so the caller may skip parsing."""
         if not self._needles:

@@ -11,15 +11,15 @@ from typing import Any
 import pytest
 
 from busconsole.protocol import build_mutation, build_query
-from busconsole.session import (
+from busconsole.sessions.base import (
     CannotSendError,
-    LiveSession,
     ReadOnlyError,
     Recordable,
     Session,
     SessionStatus,
     StoreSession,
 )
+from busconsole.sessions.live import LiveSession
 from busconsole.store import EventStore
 
 

@@ -1,4 +1,4 @@
-"""EventStore: the session's frames in compact columns, with indexes, counts and rates.
+"""EventStore: the session's frames in compact columns, with indexes and counts.
 
 A million frames must fit beside their raw bytes with a couple of hundred bytes each,
 so there is no Python object per frame: raw bytes sit in large chunks (one buffer and
@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import time
 from array import array
-from collections import deque
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from typing import Any, Protocol, cast
 
@@ -31,28 +29,28 @@ from busconsole.console import ConsoleLog
 from busconsole.facts import FrameFacts, frame_fields
 from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
-from busconsole.frames import IN, CapturedFrame, Direction
+from busconsole.frames import CapturedFrame
 from busconsole.pairing import Pairing
-from busconsole.state import STATE_TYPES, EntityState
+from busconsole.state import EntityState
+from busconsole.store.chunks import (
+    BINARY,
+    CONSOLE,
+    FIELD,
+    FLAG_BITS,
+    HAS_REQ,
+    MALFORMED,
+    ODD_REQ,
+    STATE,
+    Chunk,
+    Info,
+    Shape,
+    Shapes,
+)
 from busconsole.wire import decode
 
 INDEX_KEYS = ("type", "entity", "req", "conn", "level", "op", "dir")
 _CHUNK_FRAMES = 4096
-_BUCKET_MS = 100  # rate resolution
-_RATE_WINDOWS = (1000, 10_000, 60_000)
-
-_BINARY, _MALFORMED, _HAS_REQ, _ODD_REQ = 1, 2, 4, 8  # low bits of a frame's shape word
-_FLAG_BITS = 4
 _POSITIONS_CACHED = 32  # (key, value) merges kept between appends
-_FIELD = {"type": 0, "entity": 1, "op": 2, "conn": 3, "dir": 4}
-
-Shape = tuple[str, str | None, str | None, str, Direction, frozenset[str]]  # type entity op conn dir levels
-_NO_SHAPE: Shape = ("MALFORMED", None, None, "", IN, frozenset())
-# what append needs of a shape: id << _FLAG_BITS, type, entity, op, its frames, whether they are
-# errors, and who else wants their objects
-_STATE, _CONSOLE = "state", "console"
-_Info = tuple[int, str, str | None, str | None, "array[int]", bool, str | None]
-
 
 class FrameSource(Protocol):
     """Frames by session index, e.g. a recording read through its offset index."""
@@ -62,62 +60,8 @@ class FrameSource(Protocol):
     def frame(self, i: int) -> CapturedFrame: ...
 
 
-class _Shapes:
-    """Interned shapes: a frame stores a small id; each shape keeps the indices of its frames."""
-
-    __slots__ = ("ids", "infos", "names")
-
-    def __init__(self) -> None:
-        self.names: list[Shape] = [_NO_SHAPE]  # id 0 is never given out
-        self.ids: dict[Shape, int] = {}
-        self.infos: list[_Info] = [(0, *_NO_SHAPE[:3], array("I"), False, None)]
-
-    def info(self, key: Shape) -> _Info:
-        shape = self.ids.get(key)
-        if shape is None:
-            shape = self.ids[key] = len(self.names)
-            self.names.append(key)
-            type_ = key[0]
-            sink = _STATE if type_ in STATE_TYPES else _CONSOLE if type_ == "CONSOLE_LOGS" else None
-            error = type_ == "ERROR" or "error" in key[5]
-            self.infos.append((shape << _FLAG_BITS, type_, key[1], key[2], array("I"), error, sink))
-        return self.infos[shape]
-
-    def used(self) -> list[_Info]:
-        return self.infos[1:]
-
-
-class _Chunk:
-    """Up to a few thousand consecutive frames: raw bytes in one buffer plus their columns."""
-
-    __slots__ = ("start", "raw", "ends", "t", "seq", "shape", "req_k", "req_span")
-
-    def __init__(self, start: int) -> None:
-        self.start = start
-        self.raw: bytearray | bytes = bytearray()
-        self.ends = array("I")
-        self.t = array("d")
-        self.seq = array("q")
-        self.shape = array("I")  # shape id << _FLAG_BITS | flags
-        self.req_k = array("I")  # the frames (chunk-relative) whose requestId sits verbatim in raw,
-        self.req_span = array("Q")  # and where: offset << 16 | length
-
-    def __len__(self) -> int:
-        return len(self.ends)
-
-    def bounds(self, k: int) -> tuple[int, int]:
-        return (self.ends[k - 1] if k else 0), self.ends[k]
-
-    def flags(self, k: int) -> int:
-        return self.shape[k] & ((1 << _FLAG_BITS) - 1)
-
-    def seal(self) -> None:
-        """Drop the buffer's growth slack once the chunk is full."""
-        self.raw = bytes(self.raw)
-
-
 class EventStore:
-    """The session: append frames, ask for facts, positions, counts and rates."""
+    """The session: append frames, ask for facts, positions and counts."""
 
     def __init__(
         self,
@@ -131,23 +75,20 @@ class EventStore:
         self.source = source
         self._chunk_frames = max(1, min(_CHUNK_FRAMES, max_frames // 8))
         self._chunk_bytes = max(1, max_bytes // 16)
-        self._chunks: list[_Chunk] = []
-        self._open: _Chunk | None = None  # the last chunk, still growing
+        self._chunks: list[Chunk] = []
+        self._open: Chunk | None = None  # the last chunk, still growing
         self._starts: list[int] = []
         self._count = 0
         self._held = 0  # frames in memory
         self._bytes = 0  # raw bytes in memory
         # The only per-frame index is by shape; positions(key, value) merges the shapes that match.
-        self._shapes = _Shapes()
-        self._fast: dict[tuple[Any, ...], _Info] = {}  # (raw type, entity, operation, conn, dir) -> info
+        self._shapes = Shapes()
+        self._fast: dict[tuple[Any, ...], Info] = {}  # (raw type, entity, operation, conn, dir) -> info
         self._merged: dict[tuple[str, str], tuple[int, array[int]]] = {}  # -> (frames covered, positions)
         self._reqs: dict[int, int] = {}  # hash(requestId) -> first frame carrying it
         self._req_more: dict[int, list[int]] = {}  # further frames, other than its pair
         self._odd_reqs: dict[int, str] = {}  # frame -> requestId not found verbatim in its bytes
         self._errors = array("I")
-        self._buckets: deque[list[int]] = deque()  # [bucket, frames], ascending
-        self._last_bucket = [0, 0]  # the newest of them, and the capture times it covers
-        self._last_lo = self._last_hi = 0.0
         self.pairing = Pairing(pairing_timeout)
         self.state = EntityState(self._obj_at)
         self.console = ConsoleLog(self._obj_at)
@@ -178,7 +119,7 @@ class EventStore:
         req: Any = None
         if obj is None:
             info = self._info(None, frame)
-            flags = _MALFORMED | (_BINARY if frame.binary else 0)
+            flags = MALFORMED | (BINARY if frame.binary else 0)
         else:
             try:
                 found = self._fast.get((obj["type"], obj.get("entity"), obj.get("operation"), frame.conn, frame.dir))
@@ -192,7 +133,7 @@ class EventStore:
         if c is None or len(c.ends) >= self._chunk_frames or (c.ends and len(c.raw) + size > self._chunk_bytes):
             c = self._new_chunk()
         if req is not None:
-            flags |= _HAS_REQ
+            flags |= HAS_REQ
             at = -1
             if req.__class__ is str:
                 needle = req.encode("utf-8", "surrogatepass")
@@ -201,7 +142,7 @@ class EventStore:
             else:
                 req = str(req)
             if at < 0:
-                flags |= _ODD_REQ
+                flags |= ODD_REQ
                 self._odd_reqs[index] = req
             else:
                 c.req_k.append(len(c.ends))
@@ -216,10 +157,6 @@ class EventStore:
         self._count = index + 1
         self._held += 1
         self._bytes += size
-        if self._last_lo <= t < self._last_hi:
-            self._last_bucket[1] += 1  # the usual case: the same 100 ms as the previous frame
-        else:
-            self._count_rate(t)
         answered = self.pairing.observe(index, t, type_, entity, op, req, frame.conn)
         if req is not None:
             h = hash(req)
@@ -230,9 +167,9 @@ class EventStore:
             self._error(answered)  # the request failed
         if error or obj is None:
             self._error(index)
-        if sink is _STATE:
+        if sink is STATE:
             self.state.observe(index, type_, entity, obj)  # type: ignore[arg-type]  # sinks imply an object
-        elif sink is _CONSOLE:
+        elif sink is CONSOLE:
             self.console.observe(index, obj)  # type: ignore[arg-type]
         if self._held > self.max_frames or self._bytes > self.max_bytes:
             self._evict_if_needed()
@@ -242,15 +179,15 @@ class EventStore:
         for frame in frames:
             self.append(frame)
 
-    def _new_chunk(self) -> _Chunk:
+    def _new_chunk(self) -> Chunk:
         if self._open is not None:
             self._open.seal()
-        c = self._open = _Chunk(self._count)
+        c = self._open = Chunk(self._count)
         self._chunks.append(c)
         self._starts.append(self._count)
         return c
 
-    def _info(self, obj: dict[str, Any] | None, frame: CapturedFrame) -> _Info:
+    def _info(self, obj: dict[str, Any] | None, frame: CapturedFrame) -> Info:
         """The shape of a frame the fast lookup missed; remembered for the next frame like it,
         unless its levels vary (console batches) or its raw fields are not plain strings."""
         if obj is None:
@@ -264,27 +201,6 @@ class EventStore:
             if (raw_entity is None or raw_entity.__class__ is str) and (raw_op is None or raw_op.__class__ is str):
                 self._fast[(obj["type"], raw_entity, raw_op, frame.conn, frame.dir)] = info
         return info
-
-    def _count_rate(self, t: float) -> None:
-        bucket = int(t // _BUCKET_MS)
-        buckets = self._buckets
-        if not buckets or bucket > buckets[-1][0]:
-            self._last_bucket = [bucket, 1]
-            self._last_lo, self._last_hi = bucket * _BUCKET_MS, (bucket + 1) * _BUCKET_MS
-            buckets.append(self._last_bucket)
-            horizon = bucket - _RATE_WINDOWS[-1] // _BUCKET_MS
-            while buckets[0][0] < horizon:
-                buckets.popleft()
-            return
-        for pos in range(len(buckets) - 1, -1, -1):  # captured out of order: usually a step back
-            if buckets[pos][0] == bucket:
-                buckets[pos][1] += 1
-                return
-            if buckets[pos][0] < bucket:
-                buckets.insert(pos + 1, [bucket, 1])
-                return
-        if bucket >= buckets[-1][0] - _RATE_WINDOWS[-1] // _BUCKET_MS:
-            buckets.appendleft([bucket, 1])
 
     # ------------------------------------------------------------------ window
 
@@ -309,10 +225,10 @@ class EventStore:
         self.state.evict(before)
         self.console.evict(before)
 
-    def _evict_reqs(self, c: _Chunk, before: int) -> None:
+    def _evict_reqs(self, c: Chunk, before: int) -> None:
         """Keep the requestId index pointing at frames still held (runs before pairing forgets)."""
         for k, word in enumerate(c.shape):
-            if not word & _HAS_REQ:
+            if not word & HAS_REQ:
                 continue
             index = c.start + k
             req = self._req_in(c, k)
@@ -348,20 +264,20 @@ class EventStore:
             return 0
         return self.window_start
 
-    def _locate(self, i: int) -> tuple[_Chunk, int] | None:
+    def _locate(self, i: int) -> tuple[Chunk, int] | None:
         if i < self.window_start or i >= self._count:
             return None
         c = self._chunks[bisect.bisect_right(self._starts, i) - 1]
         return c, i - c.start
 
-    def _shape(self, c: _Chunk, k: int) -> Shape:
-        return self._shapes.names[c.shape[k] >> _FLAG_BITS]
+    def _shape(self, c: Chunk, k: int) -> Shape:
+        return self._shapes.names[c.shape[k] >> FLAG_BITS]
 
-    def _req_in(self, c: _Chunk, k: int) -> str | None:
+    def _req_in(self, c: Chunk, k: int) -> str | None:
         flags = c.flags(k)
-        if not flags & _HAS_REQ:
+        if not flags & HAS_REQ:
             return None
-        if flags & _ODD_REQ:
+        if flags & ODD_REQ:
             return self._odd_reqs[c.start + k]
         span = c.req_span[bisect.bisect_left(c.req_k, k)]
         start = c.bounds(k)[0] + (span >> 16)
@@ -382,7 +298,7 @@ class EventStore:
         lo, hi = c.bounds(k)
         shape = self._shape(c, k)
         return CapturedFrame(c.seq[k], c.t[k], shape[4], shape[3], bytes(c.raw[lo:hi]),
-                             bool(c.flags(k) & _BINARY))
+                             bool(c.flags(k) & BINARY))
 
     def _obj_at(self, i: int) -> dict[str, Any] | None:
         try:
@@ -402,7 +318,7 @@ class EventStore:
         f.seq, f.t, f.size = c.seq[k], c.t[k], hi - lo
         f.type, f.entity, f.op, f.conn, f.dir, f.levels = self._shape(c, k)
         f.req = self._req_in(c, k)
-        f.malformed = bool(flags & _MALFORMED)
+        f.malformed = bool(flags & MALFORMED)
         p = self.pairing
         f.latency = p.latency(i)
         f.pending = p.is_pending(i)
@@ -462,10 +378,10 @@ class EventStore:
 
     def _values_of(self, word: int, key: str) -> Collection[str]:
         """What frames of a shape have for the indexed ``key`` (levels: any number of them)."""
-        fields = self._shapes.names[word >> _FLAG_BITS]
+        fields = self._shapes.names[word >> FLAG_BITS]
         if key == "level":
             return fields[5]
-        value = fields[_FIELD[key]]
+        value = fields[FIELD[key]]
         return () if value is None else (cast(str, value),)
 
     def _req_positions(self, req: str) -> Sequence[int]:
@@ -509,13 +425,3 @@ class EventStore:
             bisect.insort(errors, index)
         else:
             errors.append(index)
-
-    def rates(self, now: float | None = None) -> tuple[float, float, float]:
-        """Frames per second over the last 1 s, 10 s and 60 s of capture time, to 0.1 s."""
-        at = time.time() * 1000 if now is None else now
-        out = []
-        for window in _RATE_WINDOWS:
-            low, top = (at - window) / _BUCKET_MS - 1, at / _BUCKET_MS  # buckets meeting (at - window, at]
-            n = sum(count for bucket, count in self._buckets if low < bucket <= top)
-            out.append(n * 1000 / window)
-        return out[0], out[1], out[2]

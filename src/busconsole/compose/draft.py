@@ -18,9 +18,9 @@ from typing import Any, Literal
 import orjson
 from pydantic import ValidationError
 
-from busconsole.compose_json import locate, parse_json
-from busconsole.compose_placeholders import expand_placeholders, unknown_placeholders
-from busconsole.compose_templates import Templates
+from busconsole.compose.json_text import locate, parse_json
+from busconsole.compose.placeholders import expand_placeholders, unknown_placeholders
+from busconsole.compose.templates import Templates
 from busconsole.protocol import (
     REQUEST_TYPES,
     StellarQuery,
@@ -365,7 +365,7 @@ def check_send(
 def resolve_template(name: str, files: Iterable[Path] = (), user_file: Path | None = None) -> dict[str, Any]:
     """The frame template ``name`` sends now (fresh ids, placeholders expanded).
 
-    Raises :class:`~busconsole.compose_templates.TemplateError` for an unknown name or a
+    Raises :class:`~busconsole.compose.templates.TemplateError` for an unknown name or a
     bad file and :class:`ComposeError` for a template whose content is invalid.
     """
     t = Templates(user_file, files).get(name)

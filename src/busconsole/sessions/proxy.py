@@ -1,4 +1,4 @@
-"""The proxy tap as a :class:`~busconsole.session.Session`: the TUI and the headless log
+"""The proxy tap as a :class:`~busconsole.sessions.base.Session`: the TUI and the headless log
 watch every connection through the same store, pairing and filters as a live client.
 
 The view side drains the capture queue in batches into the store; frames the view
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from busconsole.commands.common import redacted_url
 from busconsole.facts import FrameFacts
 from busconsole.frames import CapturedFrame
-from busconsole.session import CannotSendError, SessionStatus, check_sendable
+from busconsole.recording.redact import redacted_url
+from busconsole.sessions.base import CannotSendError, SessionStatus, check_sendable
 from busconsole.store import EventStore
 from busconsole.transport.proxy import ProxyTap
 from busconsole.transport.proxy_capture import VIEW_BACKLOG, Capture, Recorder

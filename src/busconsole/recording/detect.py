@@ -4,7 +4,7 @@ Detection looks at a line's keys, not the file name, so renamed or concatenated
 files still read right:
 
 * busconsole recording: the header ``{"busconsole": "recording", ...}`` and frame
-  records ``{seq, t, dir, conn, frame | raw}`` (DESIGN §3).
+  records ``{seq, t, dir, conn, frame | raw}`` (DESIGN §3; :mod:`.format` reads them).
 * store server ``store-events-*.jsonl``: ``{type: "console", operation: "CONSOLE_LOGS",
   messages, metadata, ...}`` becomes the CONSOLE_LOGS frame the frontend sent,
   ``{type: "CONSOLE_LOGS", messages, timestamp, metadata}`` (the fields the server
@@ -30,40 +30,12 @@ from typing import Any
 import orjson
 
 from busconsole.frames import IN, OUT, CapturedFrame, Direction
-from busconsole.wire import REQUEST_TYPES
+from busconsole.recording.format import from_record, is_header, is_record
+from busconsole.wire import REQUEST_TYPES, loads
 
-FORMAT_VERSION = 1
 LOG_CONN = "log"
 _REQUESTS = frozenset(REQUEST_TYPES)
-_RECORD_HEAD = re.compile(
-    rb'\{"seq":(-?\d+),"t":([-+0-9.eE]+),"dir":"(in|out)","conn":"((?:[^"\\]|\\.)*)","frame":'
-)
 _FAST_T = re.compile(rb'\{"seq":-?\d+,"t":(-?[0-9.eE+-]+)[,}]|\{"timestamp":(-?[0-9.]+)[,}]')
-
-
-class FormatError(ValueError):
-    """A header this busconsole cannot read (newer version, wrong shape)."""
-
-
-def is_header(obj: dict[str, Any]) -> bool:
-    return obj.get("busconsole") == "recording"
-
-
-def check_header(obj: dict[str, Any], where: str) -> dict[str, Any]:
-    """The header itself when this busconsole can read the file; FormatError otherwise."""
-    version = obj.get("version")
-    if not isinstance(version, int) or isinstance(version, bool):
-        raise FormatError(f"{where}: recording header has no readable version ({version!r})")
-    if version > FORMAT_VERSION:
-        raise FormatError(
-            f"{where}: made by a newer busconsole (recording format version {version}, this one "
-            f"reads up to {FORMAT_VERSION}); please update busconsole"
-        )
-    return obj
-
-
-def is_record(obj: dict[str, Any]) -> bool:
-    return "seq" in obj and "t" in obj and "dir" in obj and ("frame" in obj or "raw" in obj)
 
 
 def timestamp_ms(value: Any) -> float | None:
@@ -110,14 +82,7 @@ def _conn_of(obj: dict[str, Any]) -> str:
 def line_frame(line: bytes, obj: dict[str, Any], seq: int) -> CapturedFrame:
     """The captured frame of a parsed non-header line. ``seq`` numbers non-recording lines."""
     if is_record(obj):
-        try:
-            frame = CapturedFrame.from_record(obj)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise FormatError(f"unreadable frame record: {exc}") from exc
-        head = _RECORD_HEAD.match(line)
-        if head is not None and "frame" in obj and line.endswith(b"}"):
-            frame.raw = line[head.end() : -1]  # the frame's exact bytes as they were on the wire
-        return frame
+        return from_record(obj)
     frame_obj = _as_frame(obj)
     t = timestamp_ms(frame_obj.get("timestamp"))
     raw = line if frame_obj is obj else orjson.dumps(frame_obj)
@@ -125,27 +90,6 @@ def line_frame(line: bytes, obj: dict[str, Any], seq: int) -> CapturedFrame:
     if isinstance(frame_obj.get("type"), str):
         cap._obj = frame_obj
     return cap
-
-
-def record_frame(line: bytes) -> CapturedFrame | None:
-    """The frame of a recording line in the shape busconsole writes, decoding only the frame's
-    own bytes (not the wrapper, nor re-encoding them); None for any other line."""
-    head = _RECORD_HEAD.match(line)
-    if head is None or line[-1:] != b"}":
-        return None
-    raw = line[head.end() : -1]
-    seq, t, direction, conn = head.groups()
-    try:
-        obj = orjson.loads(raw)
-        frame = CapturedFrame(int(seq), float(t), OUT if direction == b"out" else IN,
-                              orjson.loads(b'"%s"' % conn) if b"\\" in conn else conn.decode(), raw)
-    except ValueError:  # orjson.JSONDecodeError is one too
-        return None
-    if not isinstance(obj, dict):
-        return None
-    if isinstance(obj.get("type"), str):
-        frame._obj = obj
-    return frame
 
 
 def malformed_line(line: bytes, seq: int) -> CapturedFrame:
@@ -156,8 +100,8 @@ def malformed_line(line: bytes, seq: int) -> CapturedFrame:
 def parse_line(line: bytes) -> dict[str, Any] | None:
     """The JSON object on a line, or None when the line is not one."""
     try:
-        obj = orjson.loads(line)
-    except orjson.JSONDecodeError:
+        obj = loads(line)
+    except ValueError:
         return None
     return obj if isinstance(obj, dict) else None
 

@@ -13,13 +13,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from busconsole.commands.common import redacted_url
 from busconsole.facts import FrameFacts
 from busconsole.frames import IN, CapturedFrame
+from busconsole.recording.redact import redacted_url
 from busconsole.server.simulate import Pace, run_frontends
-from busconsole.session import ClientActions
+from busconsole.sessions.base import ClientActions
+from busconsole.sessions.proxy import ProxySession
 from busconsole.transport.client import BusClient, ConnectFailed, ConnectionState
-from busconsole.transport.proxy_session import ProxySession
 
 OWN_CONN = "c1"  # the tap numbers connections in arrival order and ours arrives first
 CONNECT_TIMEOUT = 5.0  # seconds to wait for our own connection before the frontends start anyway

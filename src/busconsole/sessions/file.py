@@ -11,7 +11,7 @@ Loading is done in time-boxed batches (:meth:`FileSession.pump`) on the event lo
 so a window opens on the first frames at once and stays responsive while a large
 file loads. Stores keep a bounded in-memory window (``window_mb``); older frames are
 read back from the recording. Nothing here imports Textual or opens a socket itself
-(``--to`` delegates to a :class:`~busconsole.session.LiveSession`).
+(``--to`` delegates to a :class:`~busconsole.sessions.base.LiveSession`).
 """
 
 from __future__ import annotations
@@ -20,69 +20,24 @@ import asyncio
 import contextlib
 import time
 from array import array
-from bisect import bisect_left
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from busconsole.facts import FrameFacts
 from busconsole.frames import CapturedFrame
 from busconsole.playback import PlaybackClock
-from busconsole.session import CannotSendError, SessionStatus, check_sendable
+from busconsole.sessions.base import CannotSendError, SessionStatus, check_sendable
 from busconsole.store import EventStore
+from busconsole.store.file import WINDOW_FRAMES, WINDOW_MB, FileStore
 
 if TYPE_CHECKING:
-    from busconsole.filtering.nodes import Anchors
-    from busconsole.recording.reader import Recording
-    from busconsole.session import LiveSession
+    from busconsole.sessions.live import LiveSession
 
 BROWSE, PLAYBACK = "browse", "playback"
-WINDOW_MB = 16.0  # raw frames held in memory; older ones are read back from the file, which is cheap
 FIRST_SCREEN_SECONDS = 0.005  # loading before the first screen: a few thousand frames
 BATCH_SECONDS = 0.03  # loading work per turn of the event loop: keys are answered in between
 FOLLOW_SECONDS = 0.25  # how often a followed file is checked for new lines
 _CHECK_EVERY = 64  # frames between two looks at the deadline
-
-
-class FileStore(EventStore):
-    """An event store fed from a file: judged at the session's clock, errors kept for the whole file.
-
-    ``now_ms`` is the session's "now" (the last frame loaded, or the playback clock), so a
-    request answered 2 s later in the recording shows pending, not timed out by the wall
-    clock. The base store forgets errors that leave its window; this one keeps their
-    indices (4 bytes each), so next/previous-error and the timeline cover the whole file.
-    """
-
-    def __init__(self, source: Recording, window_bytes: int, window_frames: int) -> None:
-        super().__init__(max_frames=window_frames, max_bytes=window_bytes, source=source)
-        self._source = source
-        self.now_ms: float | None = None
-        self._all_errors = array("I")
-
-    def facts(self, i: int, now: float | None = None) -> FrameFacts:
-        return super().facts(i, self.now_ms if now is None else now)
-
-    def _error(self, index: int) -> None:
-        super()._error(index)
-        errors = self._all_errors
-        if not errors or index > errors[-1]:
-            errors.append(index)
-            return
-        k = bisect_left(errors, index)
-        if errors[k] != index:
-            errors.insert(k, index)
-
-    def error_positions(self) -> Sequence[int]:
-        return self._all_errors
-
-    def search_older(self, anchor_sets: Sequence[Anchors], start: int, stop: int, objects_only: bool) -> Iterator[int]:
-        """Indices in ``[start, stop)`` whose line in the file can hold a match for a filter with
-        these anchors: the file is searched in bulk (C over whole blocks), so a filter over
-        frames that left the window costs a pass over the file, not a parse per frame."""
-        for i, _line in self._source.search_lines(anchor_sets, start, binary=not objects_only):
-            if i >= stop:
-                return
-            yield i
 
 
 def describe(paths: Sequence[str | Path]) -> str:
@@ -94,7 +49,7 @@ def describe(paths: Sequence[str | Path]) -> str:
 
 
 class FileSession:
-    """The :class:`~busconsole.session.Session` of ``busconsole replay``."""
+    """The :class:`~busconsole.sessions.base.Session` of ``busconsole replay``."""
 
     def __init__(
         self,
@@ -105,7 +60,7 @@ class FileSession:
         read_only: bool = False,
         headers: dict[str, str] | None = None,
         window_mb: float = WINDOW_MB,
-        window_frames: int = 500_000,
+        window_frames: int = WINDOW_FRAMES,
     ) -> None:
         from busconsole.recording.reader import open_recording
 
@@ -126,7 +81,7 @@ class FileSession:
         self.generation = 0  # bumped whenever ``store`` is set (again)
         self.live: LiveSession | None = None
         if to is not None:
-            from busconsole.session import LiveSession
+            from busconsole.sessions.live import LiveSession
 
             self.live = LiveSession(to, headers=headers, record=False, read_only=read_only)
         self._followed_at = 0.0

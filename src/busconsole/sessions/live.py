@@ -1,0 +1,118 @@
+"""LiveSession: busconsole as one more client of a store server, recorded by default."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from busconsole.recording.redact import redacted_url
+from busconsole.sessions.base import ClientActions, SessionStatus
+from busconsole.store import EventStore
+
+if TYPE_CHECKING:
+    from busconsole.frames import CapturedFrame
+    from busconsole.recording.writer import RecordingWriter
+    from busconsole.transport.client import BusClient, ConnectionState
+
+
+class LiveSession(ClientActions):
+    """busconsole as one more client of a store server, recorded by default.
+
+    The client runs as an asyncio task whose callbacks only append to the store and the
+    recording, so the UI thread never waits on the network.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        subscribe: list[str] | tuple[str, ...] = (),
+        record: bool = True,
+        read_only: bool = False,
+        max_frames: int | None = None,
+    ) -> None:
+        self.url = url
+        self.title = redacted_url(url)
+        self.store = EventStore(max_frames=max_frames) if max_frames else EventStore()
+        self.status = SessionStatus(phase="connecting")
+        self.subscriptions: dict[str, int] = dict.fromkeys(subscribe, 0)
+        self.read_only = read_only
+        self._headers = dict(headers or {})
+        self._record = record
+        self._writer: RecordingWriter | None = None
+        self._unwritten: list[CapturedFrame] = []
+        self._client: BusClient | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def recording(self) -> bool:
+        return self._writer is not None
+
+    async def start(self) -> None:
+        # Imported here so that importing sessions (replay, tests of the UI) does not load websockets.
+        from busconsole.transport.client import BusClient
+
+        if self._record:
+            self.set_recording(True)
+        self._client = BusClient(
+            self.url,
+            headers=self._headers,
+            subscribe=list(self.subscriptions),
+            on_frame=self._on_frame,
+            on_state=self._on_state,
+        )
+        self._task = asyncio.create_task(self._client.run(), name="busconsole-client")
+
+    async def stop(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+        self.set_recording(False)
+        self.status.phase = "closed"
+
+    def set_recording(self, on: bool) -> None:
+        """Start a new session recording, or close the current one."""
+        if on and self._writer is None:
+            from busconsole.recording.sessions import new_session_writer
+
+            self._writer = new_session_writer(self.title)
+            self.status.recording_path = Path(self._writer.path)
+            self.status.recording_bytes = 0
+        elif not on and self._writer is not None:
+            self._write_out()
+            self._writer.close()
+            self._writer = None
+
+    # ------------------------------------------------------------------ client callbacks
+
+    def _on_frame(self, frame: CapturedFrame) -> None:
+        self.store.append(frame)
+        if self._writer is not None:
+            # Frames of one event-loop turn go to disk in one write, right after it.
+            if not self._unwritten:
+                asyncio.get_running_loop().call_soon(self._write_out)
+            self._unwritten.append(frame)
+        if frame.dir == "in":
+            self.status.frames_in += 1
+            self._count_update(frame)
+        else:
+            self.status.frames_out += 1
+
+    def _write_out(self) -> None:
+        frames, self._unwritten = self._unwritten, []
+        if self._writer is not None and frames:
+            self._writer.write_many(frames)
+            self.status.recording_bytes = self._writer.bytes
+
+    def _on_state(self, state: ConnectionState) -> None:
+        st = self.status
+        st.phase = state.phase
+        st.attempt = state.attempt
+        st.retry_at = state.retry_at
+        st.last_error = state.last_error

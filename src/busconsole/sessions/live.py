@@ -65,6 +65,16 @@ class LiveSession(ClientActions):
             on_state=self._on_state,
         )
         self._task = asyncio.create_task(self._client.run(), name="busconsole-client")
+        self._task.add_done_callback(self._ended)
+
+    def _ended(self, task: asyncio.Task[None]) -> None:
+        """The client stopped: on a failure inside it, the status says so instead of "connected"."""
+        if task.cancelled() or task.exception() is None:
+            return
+        exc = task.exception()
+        self.status.phase = "failed"
+        self.status.retry_at = None
+        self.status.last_error = f"capture stopped: {type(exc).__name__}: {exc}"
 
     async def stop(self) -> None:
         if self._client is not None:
@@ -107,7 +117,12 @@ class LiveSession(ClientActions):
     def _write_out(self) -> None:
         frames, self._unwritten = self._unwritten, []
         if self._writer is not None and frames:
-            self._writer.write_many(frames)
+            try:
+                self._writer.write_many(frames)
+            except (OSError, ValueError) as exc:  # disk full, I/O error: counted and shown, not raised
+                self.status.unrecorded += len(frames)
+                self.status.record_error = getattr(exc, "strerror", None) or str(exc)
+                return
             self.status.recording_bytes = self._writer.bytes
 
     def _on_state(self, state: ConnectionState) -> None:

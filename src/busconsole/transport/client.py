@@ -231,7 +231,11 @@ class BusClient:
                 exc = opener.exception()
                 if exc is None:
                     attempt = 0
-                    error = await self._serve(opener.result())
+                    try:
+                        error = await self._serve(opener.result())
+                    except Exception as failure:  # raised by on_frame: the capture stops, visibly
+                        self._fail(f"{type(failure).__name__}: {failure}")
+                        raise
                 elif _fatal(exc):
                     self._fail(describe(exc))
                     return

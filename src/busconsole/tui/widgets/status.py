@@ -71,7 +71,10 @@ def status_text(title: str, status: SessionStatus, rate: RateMeter, pending: int
     text.append("  │ ", "dim")
     text.append(f"pending {pending}", "yellow" if pending else "")
     text.append("  │ ", "dim")
-    if status.recording_path is not None:
+    if status.recording_path is not None and status.unrecorded:
+        text.append(f" REC ✖ {status.unrecorded:,} frames not written ", "bold white on red")
+        text.append(f" {status.record_error}", "red")
+    elif status.recording_path is not None:
         text.append("● REC ", "bold red")
         text.append(f"{status.recording_path.name} {fmt_size(status.recording_bytes)}")
     else:

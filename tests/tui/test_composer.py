@@ -324,3 +324,16 @@ def test_snapshot_composer_with_a_validation_error(snap_compare: Any, monkeypatc
         app.save_screenshot("composer-error.svg", str(Path(__file__).resolve().parents[2] / "screenshots"))
 
     assert snap_compare(Host(session), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_real_server_is_not_offered_the_demo_entities(server: ServerThread) -> None:
+    """Connected to a server, the entity completion offers what the bus showed (here: what we
+    subscribed to), never the reference server's demo list."""
+    from busconsole.server.seed import KINDS
+
+    async with composer(server, subscribe=("partner",)) as (pilot, screen, session):
+        await wait_for(pilot, lambda: "partner" in session.store.values("entity"), "partner on the bus")
+        offered = screen._entities()
+        named = {t.entity for t in screen.templates.all().values() if t.entity}  # the shipped templates'
+        assert "partner" in offered and set(offered) & set(KINDS) <= {"partner"} | named
+        assert "networkdevice" not in offered and "networkdevice" not in named

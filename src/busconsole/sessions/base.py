@@ -69,6 +69,7 @@ class Session(Protocol):
     status: SessionStatus
     subscriptions: dict[str, int]  # entity -> updates seen since subscribing
     read_only: bool
+    entity_hints: tuple[str, ...]  # entities to offer before any is seen on the bus
 
     @property
     def can_send(self) -> bool: ...
@@ -119,6 +120,7 @@ class ClientActions:
     status: SessionStatus
     subscriptions: dict[str, int]
     read_only: bool
+    entity_hints: tuple[str, ...] = ()  # a real server's entities are learnt from the bus
     _client: BusClient | None
 
     @property
@@ -168,6 +170,7 @@ class StoreSession:
         self.status = SessionStatus(phase=phase)
         self.subscriptions: dict[str, int] = {}
         self.read_only = True
+        self.entity_hints: tuple[str, ...] = ()
 
     @property
     def can_send(self) -> bool:

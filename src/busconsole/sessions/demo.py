@@ -16,6 +16,7 @@ import contextlib
 from busconsole.facts import FrameFacts
 from busconsole.frames import IN, CapturedFrame
 from busconsole.recording.redact import redacted_url
+from busconsole.server.seed import KINDS
 from busconsole.server.simulate import Pace, run_frontends
 from busconsole.sessions.base import ClientActions
 from busconsole.sessions.proxy import ProxySession
@@ -45,6 +46,7 @@ class DemoSession(ClientActions):
         self.status = self.proxy.status  # the tap keeps frame counts and recording; we add the phase
         self.subscriptions: dict[str, int] = dict.fromkeys(subscribe, 0)
         self.read_only = False
+        self.entity_hints = KINDS  # the demo's server is ours: its entities are known
         self.frontends = frontends
         self.conn = OWN_CONN
         self._upstream_shown = redacted_url(upstream)

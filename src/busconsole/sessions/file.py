@@ -69,6 +69,7 @@ class FileSession:
         self.status = SessionStatus(phase="indexing")
         self.subscriptions: dict[str, int] = {}
         self.read_only = read_only
+        self.entity_hints: tuple[str, ...] = ()
         self.follow = follow
         self._window = (max(1, int(window_mb * 2**20)), max(1, window_frames))
         self.times = array("d")  # capture time of every loaded frame, made non-decreasing

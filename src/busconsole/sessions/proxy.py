@@ -53,6 +53,7 @@ class ProxySession:
         self.status = SessionStatus(phase="connecting")
         self.subscriptions: dict[str, int] = {}
         self.read_only = True
+        self.entity_hints: tuple[str, ...] = ()
         self._record_path = record
         self._record = record is not None or record_session
         self._on_view = on_view

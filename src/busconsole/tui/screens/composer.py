@@ -128,15 +128,14 @@ class ComposerScreen(ModalScreen[None]):
         self.set_interval(POLL_SECONDS, self._poll_reply)
 
     def _entities(self) -> list[str]:
-        """Entities seen on the bus, named by templates, and the reference server's kinds."""
-        from busconsole.server.seed import KINDS
-
+        """Entities seen on the bus, named by templates, and those the session knows of (the demo's
+        reference server); a real server's are only what the bus shows."""
         seen = list(self.session.store.values("entity"))
         try:
             named = [t.entity for t in self.templates.all().values() if t.entity]
         except TemplateError:
             named = []
-        return [*seen, *named, *KINDS]
+        return list(dict.fromkeys([*seen, *named, *self.session.entity_hints]))
 
     # ------------------------------------------------------------------ draft <-> fields
 

@@ -13,7 +13,7 @@ frames and seconds:
 * stall: subscribers of ``compute`` that read nothing, one after another, while a writer
   mutates compute and a healthy subscriber reads every update: each stalled one must be
   closed with 1008, the healthy one must get every update.
-* big query: a client sends an 869 KiB ``$or`` of 50k alternatives again and again while
+* big query: a client sends an 868 KiB ``$or`` of 50k alternatives again and again while
   another times small QUERY round trips.
 
 Exit status 1 when a limit is exceeded (the table says which). ``tests/integration/

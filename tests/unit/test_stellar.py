@@ -7,7 +7,10 @@ from typing import Any
 import pytest
 
 from busconsole.server.stellar import (
+    LIMITS,
+    Limits,
     StellarError,
+    check_limits,
     child_key,
     foreign_key,
     includes_of,
@@ -153,3 +156,46 @@ def test_includes_and_foreign_keys() -> None:
     assert foreign_key({"id": 9}, "partner") is None
     assert child_key("cloud") == "clouds"
     assert child_key("networkdevice") == "networkdevices"
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    criteria: dict[str, Any] = {"name": "x"}
+    for _ in range(depth):
+        criteria = {"$or": [criteria]}
+    return {"kind": "compute", "criteria": criteria}
+
+
+@pytest.mark.parametrize(
+    ("query", "limit"),
+    [
+        ({"kind": "compute", "criteria": {"name": "x" * (LIMITS.max_bytes + 1)}}, "max_bytes"),
+        (_nested(LIMITS.max_depth), "max_depth"),
+        (_nested(10_000), "max_depth"),  # past orjson's own 255 and the interpreter's recursion limit
+        ({"kind": "c", "criteria": {"$or": [{"a": 1}] * (LIMITS.max_alternatives + 1)}}, "max_alternatives"),
+        # alternatives count across the whole query, nested $or and include included
+        (
+            {
+                "kind": "c",
+                "criteria": {"$or": [{"$or": [{"a": 1}] * 100}] * 2},
+                "include": [{"kind": "d", "criteria": {"$or": [{"b": 2}] * 100}}],
+            },
+            "max_alternatives",
+        ),
+    ],
+    ids=["size", "depth", "very deep", "alternatives", "alternatives summed"],
+)
+def test_limits_refuse_with_the_limit_named(query: dict[str, Any], limit: str) -> None:
+    with pytest.raises(StellarError, match=limit):
+        check_limits(query)
+
+
+def test_limits_pass_a_query_just_inside_them() -> None:
+    check_limits(_nested(LIMITS.max_depth // 2 - 2))
+    check_limits({"kind": "c", "criteria": {"$or": [{"a": i} for i in range(LIMITS.max_alternatives)]}})
+    with pytest.raises(StellarError, match="max_alternatives"):
+        check_limits({"kind": "c", "criteria": {"$or": [{"a": 1}, {"a": 2}]}}, Limits(max_alternatives=1))
+
+
+def test_an_unencodable_query_is_a_stellar_error() -> None:
+    with pytest.raises(StellarError, match="cannot be encoded"):
+        check_limits({"kind": "c", "criteria": {"n": 2**70}})

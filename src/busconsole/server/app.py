@@ -4,6 +4,13 @@ Any URL path is accepted, frames up to 100 MiB (real replies exceed the library'
 1 MiB default), compression offered but not required. The server object outlives
 a stop: ``start()`` again listens on the same port with the same data, which is
 what reconnect tests need. ``simulate`` simulated frontends run while it listens.
+
+Hostile or slow peers must not hurt the others. Every frame is answered on one worker
+thread, in arrival order (so STORE_UPDATEs never overtake each other), while the loop
+only moves bytes: a slow query delays requests, never pings, connects or closes. A
+subscriber whose unsent broadcasts pass ``max_buffer`` bytes is closed with 1008 and
+logged on stderr instead of growing the server. ``received`` keeps the newest frames,
+bounded (see :mod:`busconsole.server.received`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,9 +26,11 @@ from typing import TYPE_CHECKING
 import orjson
 from websockets.asyncio.server import Server, ServerConnection, broadcast, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import CloseCode
 
 from busconsole.server.db import EntityStore
 from busconsole.server.handlers import Bus, error, stamp
+from busconsole.server.received import ReceivedFrames
 from busconsole.server.seed import KINDS, seed_demo
 
 if TYPE_CHECKING:
@@ -32,6 +42,12 @@ MAX_FRAME = 100 * 2**20
 # hold a restart for the library's default 10 s.
 CLOSE_TIMEOUT = 1.0
 PUSH_BATCH = 256
+# Unsent bytes a subscriber may have queued at the server before it is closed as too slow.
+MAX_BUFFER = 16 * 2**20
+# How long a subscriber closed as too slow has to read its backlog and the close frame
+# before its TCP connection is dropped (its backlog is held until then).
+SLOW_CLOSE_TIMEOUT = 5.0
+SLOW_CLOSE_CODE = CloseCode.POLICY_VIOLATION
 log = logging.getLogger("busconsole.server")
 
 
@@ -39,6 +55,15 @@ log = logging.getLogger("busconsole.server")
 class _Client:
     ws: ServerConnection
     subscriptions: set[str] = field(default_factory=set)
+    closing: bool = False
+
+
+@dataclass
+class _Answer:
+    """A frame's answer, encoded on the worker: replies for the sender, updates per entity."""
+
+    replies: list[str]
+    updates: list[tuple[str, str]]
 
 
 def open_store(db: str | Path | EntityStore, seed: bool) -> EntityStore:
@@ -50,7 +75,7 @@ def open_store(db: str | Path | EntityStore, seed: bool) -> EntityStore:
 
 
 class ReferenceServer:
-    """An async store server; ``received`` holds every inbound frame, raw, in order."""
+    """An async store server; ``received`` holds the newest inbound frames, raw, in order."""
 
     def __init__(
         self,
@@ -61,14 +86,21 @@ class ReferenceServer:
         compat: str | None = None,
         log_dir: str | Path | None = None,
         simulate: int = 0,
+        max_buffer: int = MAX_BUFFER,
+        received: ReceivedFrames | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.store = open_store(db, seed_demo)
         self.bus = Bus(self.store, compat, Path(log_dir) if log_dir is not None else None)
-        self.received: list[bytes | str] = []
+        self.received = received if received is not None else ReceivedFrames()
         self.simulate = simulate
+        self.max_buffer = max_buffer
+        self.slow_close_timeout = SLOW_CLOSE_TIMEOUT
+        self.slow_closed = 0  # subscribers closed for not reading
         self._clients: set[_Client] = set()
+        self._worker: ThreadPoolExecutor | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self._frontends: asyncio.Task[None] | None = None
 
@@ -82,6 +114,9 @@ class ReferenceServer:
         return len(self._clients)
 
     async def start(self) -> None:
+        self._worker = ThreadPoolExecutor(1, thread_name_prefix="busconsole-bus")
+        # Start its thread now: it belongs to the running server, not to the first frame.
+        await asyncio.get_running_loop().run_in_executor(self._worker, int)
         self._server = await serve(
             self._serve_client,
             self.host,
@@ -108,6 +143,10 @@ class ReferenceServer:
         server, self._server = self._server, None
         server.close(close_connections=True)
         await server.wait_closed()
+        if self._worker is not None:
+            worker, self._worker = self._worker, None
+            # Let the frame in hand finish before the store may be closed.
+            await asyncio.get_running_loop().run_in_executor(None, worker.shutdown)
 
     async def push(self, entity: str, frames: Iterable[str]) -> int:
         """Send pre-serialised frames to every subscriber of ``entity`` as fast as they read:
@@ -139,19 +178,71 @@ class ReferenceServer:
             self._clients.discard(client)
 
     async def _answer(self, client: _Client, message: bytes | str) -> None:
+        if self._worker is None:
+            return  # stopping: the connection is being closed
+        answer = await asyncio.get_running_loop().run_in_executor(
+            self._worker, self._work, message, client.subscriptions
+        )
+        for reply in answer.replies:
+            await client.ws.send(reply)
+        for entity, frame in answer.updates:
+            self._broadcast(entity, frame)
+
+    def _work(self, message: bytes | str, subscriptions: set[str]) -> _Answer:
+        """On the worker thread: answer ``message`` and build the updates it causes."""
         try:
-            outcome = self.bus.handle(message, client.subscriptions)
-            for reply in outcome.replies:
-                await client.ws.send(_dump(reply))
-            for entity in outcome.updated:
-                subscribers = [c.ws for c in self._clients if entity in c.subscriptions]
-                if subscribers:
-                    broadcast(subscribers, _dump(self.bus.store_update(entity)))
-        except ConnectionClosed:
-            raise
+            outcome = self.bus.handle(message, subscriptions)
+            wanted = [e for e in outcome.updated if self._subscribed(e)]
+            return _Answer(
+                [_dump(r) for r in outcome.replies], [(e, _dump(f)) for e, f in self.bus.updates(wanted)]
+            )
         except Exception as exc:  # noqa: BLE001 - no frame may take the server down
             log.exception("frame handling failed")
-            await client.ws.send(_dump(error(f"internal error: {type(exc).__name__}: {exc}")))
+            return _Answer([_dump(error(f"internal error: {type(exc).__name__}: {exc}"))], [])
+
+    def _subscribed(self, entity: str) -> bool:
+        # list() copies the set in one step, safe while the loop thread adds or removes clients.
+        return any(entity in c.subscriptions for c in list(self._clients))
+
+    def _broadcast(self, entity: str, frame: str) -> None:
+        """Send ``frame`` to the subscribers of ``entity``, closing those too slow to take it."""
+        targets = []
+        for client in list(self._clients):
+            if entity not in client.subscriptions or client.closing:
+                continue
+            backlog = client.ws.transport.get_write_buffer_size()
+            if backlog > self.max_buffer:
+                self._close_slow(client, backlog)
+            else:
+                targets.append(client.ws)
+        if targets:
+            broadcast(targets, frame)
+
+    def _close_slow(self, client: _Client, backlog: int) -> None:
+        client.closing = True
+        self.slow_closed += 1
+        reason = f"too slow: {backlog} bytes unread, limit {self.max_buffer}"
+        log.warning("closing subscriber %s with %d: %s", _peer(client.ws), SLOW_CLOSE_CODE, reason)
+        task = asyncio.create_task(self._finish_close(client.ws, reason))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _finish_close(self, ws: ServerConnection, reason: str) -> None:
+        """The close frame queues behind the backlog; a peer that reads neither within
+        ``slow_close_timeout`` loses the connection (and the server the backlog)."""
+        try:
+            await asyncio.wait_for(ws.close(SLOW_CLOSE_CODE, reason), self.slow_close_timeout)
+        except TimeoutError:
+            ws.transport.abort()
+
+
+def _peer(ws: ServerConnection) -> str:
+    try:
+        host, port = ws.remote_address[:2]
+    except (TypeError, ValueError):
+        return "?"
+    return f"{host}:{port}"
+
 
 def _dump(frame: Frame) -> str:
     return orjson.dumps(frame).decode()

@@ -8,6 +8,7 @@ committed at once, so a file database survives a stop or a crash.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 from datetime import UTC, datetime
@@ -36,15 +37,24 @@ def _now_iso() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
+# SQLite stores 64-bit signed integers; anything outside would fail inside the driver.
+ID_MIN, ID_MAX = -(2**63), 2**63 - 1
+_DIGITS = re.compile(r"-?[0-9]+")
+
+
 def row_id(value: Any) -> int:
-    """An entity id as stored: an integer; digit strings from the command line are accepted."""
-    if isinstance(value, bool):
-        raise MutationError(f"id must be an integer, got {value!r}")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
-        return int(value)
-    raise MutationError(f"id must be an integer, got {value!r}")
+    """An entity id as stored: a 64-bit integer; ASCII digit strings from the command line
+    are accepted. Anything else (``"--5"``, ``"²"``, 2**63) is a :class:`MutationError`
+    naming the field, never a driver error."""
+    rid: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        rid = value
+    elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()) and len(value.strip()) <= 21:
+        rid = int(value.strip())
+    if rid is None or not ID_MIN <= rid <= ID_MAX:
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise MutationError(f"payload.id must be an integer from -2**63 to 2**63-1, got {shown}")
+    return rid
 
 
 class EntityStore:
@@ -132,11 +142,12 @@ class EntityStore:
         return rid
 
     def _write(self, kind: str, rid: int, row: Row) -> None:
+        try:
+            doc = orjson.dumps(row).decode()
+        except orjson.JSONEncodeError as exc:  # integers past 64 bits, nesting past 255 levels
+            raise MutationError(f"payload cannot be stored: {exc}") from None
         with self._lock:
-            self._db.execute(
-                "INSERT OR REPLACE INTO rows (kind, id, doc) VALUES (?, ?, ?)",
-                (kind.lower(), rid, orjson.dumps(row).decode()),
-            )
+            self._db.execute("INSERT OR REPLACE INTO rows (kind, id, doc) VALUES (?, ?, ?)", (kind.lower(), rid, doc))
             self._db.commit()
         self._rows.setdefault(kind.lower(), {})[rid] = row
 

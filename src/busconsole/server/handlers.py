@@ -8,6 +8,11 @@ must survive exactly those frames.
 The known entity set is the store's kinds (``seed.KINDS``), seeded or not: QUERY and
 MUTATION (CREATE included) of any other kind get ERROR, so a typo is reported rather
 than silently creating a new kind. SUBSCRIBE accepts any name (see ``_subscribe``).
+
+A QUERY is checked against :data:`stellar.LIMITS` before it runs and becomes its entity's
+refresh query only once it has succeeded: a query that fails must never be re-run for
+every later SUBSCRIBE and STORE_UPDATE. :meth:`Bus.updates` turns a refresh that fails
+anyway into an ERROR for that entity's subscribers alone.
 """
 
 from __future__ import annotations
@@ -22,7 +27,15 @@ import orjson
 
 from busconsole.server import logs
 from busconsole.server.db import EntityStore, MutationError
-from busconsole.server.stellar import StellarError, child_key, foreign_key, includes_of, select
+from busconsole.server.queries import MAX_ENTITIES, RefreshQueries
+from busconsole.server.stellar import (
+    StellarError,
+    check_limits,
+    child_key,
+    foreign_key,
+    includes_of,
+    select,
+)
 from busconsole.wire import Malformed, decode, now_ms
 
 Frame = dict[str, Any]
@@ -56,14 +69,20 @@ def error(message: str, request_id: Any = None) -> Frame:
 class Bus:
     """The store-server's protocol over an :class:`EntityStore`, plus the per-entity store states."""
 
-    def __init__(self, store: EntityStore, compat: str | None = None, log_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        store: EntityStore,
+        compat: str | None = None,
+        log_dir: Path | None = None,
+        max_entities: int = MAX_ENTITIES,
+    ) -> None:
         if compat not in (None, ORCHESTRIX):
             raise ValueError(f"compat must be {ORCHESTRIX!r} or None, got {compat!r}")
         self.store = store
         self.compat = compat
         self.log_dir = log_dir
         # entity (lowercase) -> the last query run for it: what STORE_UPDATE re-evaluates.
-        self.queries: dict[str, dict[str, Any]] = {}
+        self.queries = RefreshQueries(max_entities)
         self._handlers: dict[str, Callable[[Frame, set[str]], Outcome]] = {
             "QUERY": self._query,
             "MUTATION": self._mutation,
@@ -93,7 +112,7 @@ class Bus:
     def state(self, entity: str, query: dict[str, Any] | None = None) -> Frame:
         """The store state ``{entity, query, data, meta}`` of ``entity`` under ``query``
         (default: its last query, else every row of the kind)."""
-        q = query or self.queries.get(entity.lower()) or {"kind": entity}
+        q = query or self.queries.get(entity) or {"kind": entity}
         kind = str(q.get("kind") or entity)
         if not self.store.known(kind):
             return {"entity": entity, "query": query, "data": [], "meta": _meta(0, None, 0, 0)}
@@ -138,10 +157,20 @@ class Bus:
         """The STORE_UPDATE broadcast for ``entity``; built only when someone subscribes to it."""
         return stamp({"type": "STORE_UPDATE", "entity": entity, "data": self.state(entity)})
 
+    def updates(self, entities: list[str]) -> list[tuple[str, Frame]]:
+        """The STORE_UPDATE for each of ``entities``, or an ERROR naming the entity when its
+        refresh fails: that failure is for its subscribers, not for whoever caused it."""
+        out: list[tuple[str, Frame]] = []
+        for entity in entities:
+            try:
+                out.append((entity, self.store_update(entity)))
+            except (BusError, StellarError, MutationError) as exc:
+                out.append((entity, {**error(f"STORE_UPDATE of {entity!r} failed: {exc}"), "entity": entity}))
+        return out
+
     def _readers_of(self, kind: str) -> list[str]:
         """The kind itself and every store whose last query reads it: what a mutation changes."""
-        reading = {e for e, q in self.queries.items() if str(q.get("kind", "")).lower() == kind.lower()}
-        return sorted({kind.lower()} | reading)
+        return sorted({kind.lower()} | self.queries.readers(kind))
 
     # ------------------------------------------------------------------ requests
 
@@ -157,9 +186,10 @@ class Bus:
             raise BusError("QUERY needs an entity or a query kind")
         entity = entity or kind
         query = {**query, "kind": kind}
+        check_limits(query)
         self._check_kinds(query)
         state = self.state(entity, query)
-        self.queries[entity.lower()] = query
+        self.queries.put(entity, query)
         reply: Frame = {"type": "QUERY_RESULT", "entity": entity, "data": state}
         if isinstance(frame.get("requestId"), str):
             reply["requestId"] = frame["requestId"]

@@ -17,6 +17,7 @@ from typing import Any
 
 from busconsole.server.app import ReferenceServer
 from busconsole.server.db import EntityStore
+from busconsole.server.received import ReceivedFrames
 
 START_TIMEOUT = 10.0
 
@@ -38,7 +39,7 @@ class ServerThread:
         return self.server.url
 
     @property
-    def received(self) -> list[bytes | str]:
+    def received(self) -> ReceivedFrames:
         return self.server.received
 
     @property
@@ -98,7 +99,7 @@ class ServerThread:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"server received {len(self.received)} frames, expected {n}")
             time.sleep(0.01)
-        return list(self.received)
+        return self.received.snapshot()
 
     def __enter__(self) -> ServerThread:
         return self.start()

@@ -3,7 +3,9 @@
 Pure functions, no SQL: the reference server keeps rows as JSON documents, so one
 evaluator serves every entity kind and is tested table-driven without a database.
 Any problem with a query raises :class:`StellarError`, which the server turns into
-an ERROR frame; nothing here may raise anything else on odd input.
+an ERROR frame; nothing here may raise anything else on odd input. :func:`check_limits`
+bounds a query's size, depth and ``$or`` alternatives before it is evaluated: evaluation
+is plain Python over every row, so one huge query would otherwise stall every client.
 """
 
 from __future__ import annotations
@@ -12,11 +14,63 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
+
 Row = dict[str, Any]
 
 
 class StellarError(ValueError):
     """A query the server cannot evaluate; the message is shown to the client."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How big a query may be. A frontend's queries are a few hundred bytes, a few levels
+    deep; these bounds are far above that and far below what stalls the server."""
+
+    max_bytes: int = 64 * 1024
+    max_depth: int = 32
+    max_alternatives: int = 256
+
+
+LIMITS = Limits()
+
+
+def check_limits(query: Any, limits: Limits = LIMITS) -> None:
+    """Refuse ``query`` past any of ``limits`` with a :class:`StellarError` naming the limit.
+
+    Size is measured by encoding (orjson stops at 255 levels, so a too-deep query is
+    reported as too deep, not as unencodable); depth and alternatives by an iterative
+    walk, so no nesting can exhaust the stack here."""
+    try:
+        size = len(orjson.dumps(query))
+    except orjson.JSONEncodeError as exc:
+        _walk(query, limits)  # a too-deep query fails here with the depth limit named
+        raise StellarError(f"query cannot be encoded as JSON: {exc}") from None
+    if size > limits.max_bytes:
+        raise StellarError(f"query too large: {size} bytes, the limit (max_bytes) is {limits.max_bytes}")
+    _walk(query, limits)
+
+
+def _walk(query: Any, limits: Limits) -> None:
+    alternatives = 0
+    stack: list[tuple[Any, int]] = [(query, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > limits.max_depth:
+            raise StellarError(f"query too deep: more than {limits.max_depth} levels of nesting (limit max_depth)")
+        if isinstance(node, dict):
+            alts = node.get("$or")
+            if isinstance(alts, list):
+                alternatives += len(alts)
+                if alternatives > limits.max_alternatives:
+                    raise StellarError(
+                        f"query has too many $or alternatives: more than {limits.max_alternatives}"
+                        " (limit max_alternatives)"
+                    )
+            stack.extend((value, depth + 1) for value in node.values())
+        elif isinstance(node, list):
+            stack.extend((value, depth + 1) for value in node)
 
 
 def _comparable(a: Any, b: Any) -> bool:

@@ -1,0 +1,33 @@
+"""A short run of benchmarks/soak_server.py against an in-process server: fuzzed frames from
+four clients, a stalled subscriber, and a 50k-alternative query beside a timed client."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from busconsole.server.runner import ServerThread
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_server.py"
+
+
+@pytest.fixture(scope="module")
+def soak() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("soak_server", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up by name
+    spec.loader.exec_module(module)
+    return module
+
+
+async def test_short_soak_stays_within_every_limit(server: ServerThread, soak: ModuleType) -> None:
+    """The server shares this process, so RSS and fds are of the test process: still bounded."""
+    rows = await soak.soak(server.url, os.getpid(), frames=2_000, stall_seconds=2.0, query_seconds=2.0)
+    failed = [row for row in rows if not row[3]]
+    assert not failed, failed

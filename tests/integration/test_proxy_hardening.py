@@ -80,3 +80,104 @@ async def test_failed_handshakes_leave_no_upstream_open(server: ServerThread, tm
     finally:
         await proxy.stop()
         await asyncio.to_thread(recorder.close)
+
+
+def _start_proxy(tmp_path: Path, upstream: str, stderr: int, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+    """``busconsole proxy --no-tui`` with its stderr on ``stderr`` (a pipe the test controls)."""
+    from tests.conftest import free_port
+
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "busconsole.cli", "proxy", "--no-tui", "--listen", f"127.0.0.1:{port}",
+         "--upstream", upstream, "--record", str(tmp_path / "rec.jsonl"), *extra],
+        stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "NO_COLOR": "1"}, cwd=tmp_path,
+    )
+    deadline = time.monotonic() + WAIT
+    while time.monotonic() < deadline:
+        try:
+            import socket
+
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc, port
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    raise AssertionError("the proxy never listened")
+
+
+QUERIES = 3000  # two stderr lines each, ~0.8 MB of log: past a pipe (64 KB) plus the log backlog
+
+
+async def _flood(port: int) -> float:
+    """Pipelined queries through the proxy; seconds until every answer came back."""
+    query = '{"type":"QUERY","entity":"partner","payload":{"kind":"partner"},"requestId":"q%d"}'
+    t0 = time.monotonic()
+    async with connect(f"ws://127.0.0.1:{port}/store-debug", max_size=None) as ws:
+        await asyncio.wait_for(ws.recv(), WAIT)
+        for i in range(QUERIES):
+            await ws.send(query % i)
+        for _ in range(QUERIES):
+            await asyncio.wait_for(ws.recv(), WAIT)
+    return time.monotonic() - t0
+
+
+def _sigterm(proc: subprocess.Popen[bytes]) -> float:
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise AssertionError("SIGTERM did not stop the proxy within 5 s") from None
+    return time.monotonic() - t0
+
+
+async def test_blocked_stderr_never_holds_forwarding_and_sigterm_stops_within_2s(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    read_end, write_end = os.pipe()  # nobody reads read_end: stderr blocks once 64 KB are in it
+    try:
+        proc, port = _start_proxy(tmp_path, server.url, write_end)
+        os.close(write_end)
+        try:
+            took = await asyncio.wait_for(_flood(port), 30)
+        finally:
+            stopped_in = _sigterm(proc)
+        assert took < 20
+        assert stopped_in < 2.0, f"SIGTERM took {stopped_in:.1f} s with a blocked stderr"
+        assert proc.returncode == 0
+    finally:
+        os.close(read_end)
+
+
+async def test_slow_stderr_drops_lines_and_says_how_many(server: ServerThread, tmp_path: Path) -> None:
+    read_end, write_end = os.pipe()
+    proc, port = _start_proxy(tmp_path, server.url, write_end)
+    os.close(write_end)
+    chunks: list[bytes] = []
+    try:
+        await asyncio.wait_for(_flood(port), 30)  # stderr blocked all along
+        reader = asyncio.create_task(asyncio.to_thread(_read_all, read_end, chunks))  # now it reads
+        await asyncio.sleep(0.3)
+        async with connect(f"ws://127.0.0.1:{port}/store-debug") as ws:  # one more batch of lines
+            await asyncio.wait_for(ws.recv(), WAIT)
+        await asyncio.sleep(0.3)
+    finally:
+        assert _sigterm(proc) < 2.0
+    await asyncio.wait_for(reader, WAIT)
+    os.close(read_end)
+    err = b"".join(chunks).decode()
+    assert proc.returncode == 0, err
+    assert "log lines dropped (stderr too slow)" in err
+    final = [ln for ln in err.splitlines() if ln.startswith("busconsole: stopped:")]
+    assert len(final) == 1 and "log lines dropped" in final[0]
+    dropped = int(final[0].rsplit(", ", 1)[1].split()[0])
+    shown = sum(1 for ln in err.splitlines() if not ln.startswith("busconsole:"))
+    # every frame is either on stderr or counted: 1 + 3000 queries + 3000 answers + 2 CONNECTION, 2 opens, 2 closes
+    assert shown + dropped >= 2 * QUERIES
+
+
+def _read_all(fd: int, into: list[bytes]) -> None:
+    while chunk := os.read(fd, 65536):
+        into.append(chunk)

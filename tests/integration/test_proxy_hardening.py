@@ -181,3 +181,27 @@ async def test_slow_stderr_drops_lines_and_says_how_many(server: ServerThread, t
 def _read_all(fd: int, into: list[bytes]) -> None:
     while chunk := os.read(fd, 65536):
         into.append(chunk)
+
+
+def test_recorder_backlog_is_bounded_by_bytes_with_room_for_every_connection(tmp_path: Path) -> None:
+    """A flood of 1 MiB frames from c1 cannot push the backlog past its byte bound, nor take
+    the room c2's frames need; what is refused is counted as lost."""
+    from busconsole.frames import IN, OUT
+
+    recorder = Recorder(RecordingWriter(tmp_path / "r.jsonl", "proxy"), max_bytes=8 * 2**20)
+    capture = Capture(recorder, view_backlog=None)
+    big = b'{"type":"CONSOLE_LOGS","logs":"' + b"x" * 2**20 + b'"}'
+    peak = 0
+    for _ in range(200):  # 200 MiB, far faster than any disk takes it
+        capture.frame(OUT, "c1", big)
+        peak = max(peak, recorder.pending_bytes)
+        assert recorder.conn_pending("c1") <= recorder.max_bytes // 4
+    assert capture.held("c1")  # the relay would have stopped reading c1 long ago
+    lost_before = recorder.lost
+    for i in range(100):
+        capture.frame(IN, "c2", b'{"type":"CONNECTION","status":"connected","n":%d}' % i)
+    assert recorder.lost == lost_before  # c2 lost nothing to c1's flood
+    assert not capture.held("c2")
+    recorder.close()
+    assert peak <= recorder.max_bytes and lost_before > 0
+    assert recorder.written + recorder.lost == 300

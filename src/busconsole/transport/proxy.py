@@ -263,8 +263,8 @@ class ProxyTap:
             await upstream.close()
 
     async def _relay(self, conn: str, client: DirectServerConnection, upstream: DirectClientConnection) -> None:
-        to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame))
-        to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame))
+        to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame, self.capture.held))
+        to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame, self.capture.held))
         try:
             done, _ = await asyncio.wait((to_server, to_client), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:

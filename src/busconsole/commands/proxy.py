@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-import signal
-import sys
+import os
+import threading
+import time
+from collections import deque
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -21,7 +22,6 @@ from busconsole.commands.common import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from busconsole.facts import FrameFacts
     from busconsole.filtering import Filter
@@ -42,7 +42,9 @@ be reached, the frontend is closed with 1014 and the reason; the proxy keeps lis
 
 Everything is recorded (--record FILE, else a new file in the sessions folder) even when
 the view falls behind; --filter only narrows what is shown. --no-tui logs one line per
-frame on stderr (nothing with --quiet); stdout stays empty. SIGINT/SIGTERM stop cleanly.
+frame on stderr (nothing with --quiet), written in batches by a thread of its own: when
+stderr is slow or blocked, lines are dropped and counted, never the traffic held up.
+stdout stays empty. SIGINT/SIGTERM stop cleanly.
 
 Exit codes: 0 stopped cleanly, 1 the recording lost frames, 2 could not listen or open
 the recording, 64 bad usage.
@@ -78,7 +80,7 @@ def register(app: typer.Typer) -> None:
         flt = filter_option(filter_text)
         if not is_loopback(host):
             note(f"warning: listening on {host}, not loopback: anyone who can reach it sees the traffic")
-        show = None if quiet else _stderr_log(flt)
+        log = StderrLog(frames=not quiet, flt=flt) if no_tui else None
         session = ProxySession(
             upstream,
             host=host,
@@ -86,59 +88,141 @@ def register(app: typer.Typer) -> None:
             record=record,
             record_session=not no_record,
             view=not (no_tui and quiet),
-            on_view=show,
+            on_view=log.show if log is not None and not quiet else None,
         )
         if no_tui:
-            raise typer.Exit(asyncio.run(_headless(session)))
+            import asyncio
+
+            assert log is not None
+            raise typer.Exit(asyncio.run(_headless(session, log)))
         _tui(session, filter_text)
 
 
-def _stderr_log(flt: Filter | None) -> Callable[[CapturedFrame, FrameFacts], None]:
-    """One line per frame shown on stderr: coloured on a terminal, plain otherwise."""
-    from busconsole.render import pretty_line
-
-    if sys.stderr.isatty():
-        from rich.console import Console
-
-        console = Console(stderr=True, highlight=False, soft_wrap=True)
-
-        def write(frame: CapturedFrame) -> None:
-            console.print(pretty_line(frame))
-    else:
-
-        def write(frame: CapturedFrame) -> None:
-            sys.stderr.write(pretty_line(frame, color=False).plain + "\n")
-
-    def show(frame: CapturedFrame, facts: FrameFacts) -> None:
-        if flt is None or flt.matches(facts):
-            write(frame)
-
-    return show
+LOG_BACKLOG = 4096  # lines waiting for stderr at most (~0.5 MB); past it they are dropped and counted
+LOG_PAUSE = 0.02  # seconds the writer lets lines gather between writes
+STOP_FLUSH = 1.0  # seconds a stopping proxy waits for stderr to take its last lines
 
 
-async def _headless(session: ProxySession) -> int:
+class StderrLog:
+    """The headless proxy's stderr: per-frame lines and notes, written by a thread of its own.
+
+    The event loop only appends to a bounded deque (never a system call, never a wait); the
+    thread formats what gathered and writes it with one ``os.write`` per wake-up, straight
+    to fd 2 so no Python lock is held while a blocked stderr (a paused pager, a pipe nobody
+    reads) keeps it waiting. Lines that do not fit are dropped and counted, and the count
+    is reported on stderr as soon as it takes writes again, and in the final note.
+    """
+
+    def __init__(self, *, frames: bool = True, flt: Filter | None = None, fd: int = 2,
+                 color: bool | None = None, backlog: int = LOG_BACKLOG) -> None:
+        from busconsole.render import plain_line
+
+        self.fd = fd
+        self.flt = flt
+        self.backlog = backlog
+        if color is None:
+            color = frames and os.isatty(fd) and not os.environ.get("NO_COLOR")
+        self._format = plain_line
+        self._color = color
+        self.dropped = 0
+        self._reported = 0
+        self._items: deque[CapturedFrame | str] = deque()
+        self._wake = threading.Event()
+        self._closing = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._run, name="busconsole-stderr", daemon=True)
+        self._thread.start()
+
+    def show(self, frame: CapturedFrame, facts: FrameFacts) -> None:
+        """The view's callback: queue ``frame``'s line when it passes the filter."""
+        if self.flt is None or self.flt.matches(facts):
+            self._put(frame)
+
+    def note(self, message: str) -> None:
+        """A diagnostic line (``busconsole: …``), in order with the frame lines."""
+        self._put(f"busconsole: {message}\n")
+
+    def _put(self, item: CapturedFrame | str) -> None:
+        if len(self._items) >= self.backlog:
+            self.dropped += 1
+            return
+        self._items.append(item)
+        self._idle.clear()
+        if not self._wake.is_set():
+            self._wake.set()
+
+    def _run(self) -> None:
+        items, fmt, color = self._items, self._format, self._color
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            closing = self._closing
+            lines: list[str] = []
+            while items:
+                item = items.popleft()
+                lines.append(item if isinstance(item, str) else fmt(item, color) + "\n")
+            dropped = self.dropped
+            if dropped != self._reported:
+                lines.append(f"busconsole: {dropped - self._reported} log lines dropped (stderr too slow)\n")
+                self._reported = dropped
+            if lines:
+                self._write("".join(lines).encode("utf-8", "replace"))
+            if not items:
+                self._idle.set()
+            if closing and not items:
+                return
+            time.sleep(LOG_PAUSE)
+
+    def _write(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            try:
+                view = view[os.write(self.fd, view):]
+            except InterruptedError:
+                continue
+            except OSError:  # stderr closed (EPIPE): nothing more can be said there
+                return
+
+    def close(self, timeout: float = STOP_FLUSH) -> bool:
+        """Write what is queued, waiting at most ``timeout``; False when stderr did not take it
+        (the thread is left blocked on it; being a daemon, it does not keep the process alive)."""
+        self._closing = True
+        self._wake.set()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+
+async def _headless(session: ProxySession, log: StderrLog) -> int:
+    import asyncio
+    import signal
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        await session.start()
-    except OSError as exc:
-        note(f"error: {session.status.last_error or exc}")
-        return EXIT_LISTEN
-    where = session.status.recording_path
-    note(f"{session.title}" + (f"; recording to {where}" if where else "; not recording"))
-    await stop.wait()
-    await session.stop()
-    st = session.status
-    note(
-        f"stopped: {session.tap.total} connections, {st.frames_out} frames out, {st.frames_in} in"
-        + (f", {st.skipped} not shown (log behind)" if st.skipped else "")
-    )
-    if st.last_error:
-        note(f"error: {st.last_error}")
-        return EXIT_LOST
-    return 0
+        try:
+            await session.start()
+        except OSError as exc:
+            log.note(f"error: {session.status.last_error or exc}")
+            return EXIT_LISTEN
+        where = session.status.recording_path
+        log.note(f"{session.title}" + (f"; recording to {where}" if where else "; not recording"))
+        await stop.wait()
+        await session.stop()
+        st = session.status
+        log.note(
+            f"stopped: {session.tap.total} connections, {st.frames_out} frames out, {st.frames_in} in"
+            + (f", {st.skipped} not shown (log behind)" if st.skipped else "")
+            + (f", {log.dropped} log lines dropped (stderr too slow)" if log.dropped else "")
+        )
+        if st.last_error:
+            log.note(f"error: {st.last_error}")
+            return EXIT_LOST
+        return 0
+    finally:
+        await asyncio.to_thread(log.close)
 
 
 def _tui(session: ProxySession, filter_text: str | None) -> None:

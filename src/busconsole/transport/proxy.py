@@ -7,7 +7,9 @@ on either hop never changes what the other side reads. Per-message deflate is of
 upstream only when the frontend itself offered it.
 
 The upstream connection is opened during the frontend's handshake, so the frontend gets
-the subprotocol the server chose. When the server cannot be reached the frontend is
+the subprotocol the server chose; a request that is not a valid upgrade never opens one,
+and when the frontend's handshake fails anyway (it hangs up, times out, is refused) the
+upstream is closed the moment its TCP connection goes. When the server cannot be reached the frontend is
 still accepted, then closed with 1014 (bad gateway) and the reason, which a browser can
 show; the proxy keeps listening.
 
@@ -19,6 +21,8 @@ Synthetic frames in the stream (``dir`` "in", ``conn`` the connection id):
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import ipaddress
 import itertools
 from dataclasses import dataclass
@@ -44,7 +48,6 @@ PASSED_HEADERS = ("Authorization", "Cookie")
 BAD_GATEWAY = CloseCode.BAD_GATEWAY  # 1014
 # Close codes a peer may put on the wire (RFC 6455 §7.4, IANA registry); others are not relayed.
 _SENDABLE = frozenset({1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011, 1012, 1013, 1014})
-_ORPHAN_AFTER = 30.0  # seconds an upstream opened for a handshake that never completed is kept
 
 
 def is_loopback(host: str) -> bool:
@@ -76,6 +79,25 @@ def upstream_url(base: str, target: str) -> str:
 
 def _offered(request: Request, header: str) -> list[str]:
     return [v.strip() for value in request.headers.get_all(header) for v in value.split(",") if v.strip()]
+
+
+def _valid_upgrade(request: Request) -> bool:
+    """What websockets checks before accepting (RFC 6455 §4.2.1): worth checking before
+    opening anything upstream, since websockets only refuses the handshake afterwards."""
+    headers = request.headers
+    if "upgrade" not in {t.lower() for t in _offered(request, "Connection")}:
+        return False
+    if [u.lower() for u in _offered(request, "Upgrade")] != ["websocket"]:
+        return False
+    if headers.get_all("Sec-WebSocket-Version") != ["13"]:
+        return False
+    keys = headers.get_all("Sec-WebSocket-Key")
+    if len(keys) != 1:
+        return False
+    try:
+        return len(base64.b64decode(keys[0].encode(), validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False
 
 
 def _relayed_close(side: Connection, lost: str) -> tuple[int, str]:
@@ -167,10 +189,13 @@ class ProxyTap:
 
     async def _open_upstream(self, client: ServerConnection, request: Request) -> None:
         """Open the upstream connection before answering the frontend's handshake."""
-        if request.headers.get("Upgrade", "").lower() != "websocket":
-            return  # plain HTTP: websockets answers 426 itself, nothing to open upstream
+        if not _valid_upgrade(request):
+            return  # websockets answers 400/426 itself; nothing to open upstream
         opening = _Opening(f"c{next(self._ids)}", upstream_url(self.upstream, request.path))
         self._opening[client] = opening
+        # However the handshake ends without reaching _handle (refused, timed out, hung up),
+        # the frontend's TCP connection goes: the upstream goes with it, at once.
+        client.connection_lost_waiter.add_done_callback(lambda _: self._drop_orphan(client))
         headers = [(name, v) for name in PASSED_HEADERS for v in request.headers.get_all(name)]
         offered_deflate = any(e.startswith("permessage-deflate") for e in _offered(request, "Sec-WebSocket-Extensions"))
         try:
@@ -188,11 +213,13 @@ class ProxyTap:
             )
             assert isinstance(upstream, DirectClientConnection)
             opening.upstream = upstream
+            if self._opening.get(client) is not opening:  # the frontend left while we connected
+                await upstream.close(1001, "frontend handshake failed")
+                opening.upstream = None
         except InvalidStatus as exc:
             opening.error = f"upstream refused the handshake: HTTP {exc.response.status_code}"
         except Exception as exc:  # refused, timed out, bad URL, TLS: all the frontend's 1014
             opening.error = f"upstream unreachable: {exc or type(exc).__name__}"
-        asyncio.get_running_loop().call_later(_ORPHAN_AFTER, self._drop_orphan, client)
 
     def _select_subprotocol(self, client: ServerConnection, offered: Any) -> Subprotocol | None:
         """The upstream's choice; when there is no upstream, the frontend's first offer, so
@@ -203,6 +230,7 @@ class ProxyTap:
         return offered[0] if offered else None
 
     def _drop_orphan(self, client: ServerConnection) -> None:
+        """The frontend's connection is gone before (or without) its handler: close its upstream."""
         opening = self._opening.pop(client, None)
         if opening is not None and opening.upstream is not None:
             asyncio.ensure_future(opening.upstream.close(1001, "frontend handshake failed"))
@@ -235,8 +263,8 @@ class ProxyTap:
             await upstream.close()
 
     async def _relay(self, conn: str, client: DirectServerConnection, upstream: DirectClientConnection) -> None:
-        to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame))
-        to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame))
+        to_server = asyncio.create_task(pump(client, upstream, conn, OUT, self.capture.frame, self.capture.held))
+        to_client = asyncio.create_task(pump(upstream, client, conn, IN, self.capture.frame, self.capture.held))
         try:
             done, _ = await asyncio.wait((to_server, to_client), return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:

@@ -22,6 +22,8 @@ from busconsole.frames import CapturedFrame, Direction
 from busconsole.transport.direct import DirectDelivery
 
 Capture = Callable[[Direction, str, bytes, bool], CapturedFrame]
+Held = Callable[[str], bool]  # whether a connection's sender must wait for the recorder
+HOLD_POLL = 0.005  # seconds between looks at a held sender's recorder backlog
 
 
 class Coalescer:
@@ -62,15 +64,24 @@ class _Forward:
     ``src`` while ``dst`` cannot take more (backpressure as a socket proxy does it)."""
 
     def __init__(self, src: DirectDelivery, dst: Connection, conn: str, direction: Direction,
-                 capture: Capture) -> None:
+                 capture: Capture, held: Held | None = None) -> None:
         self.src, self.dst, self.conn, self.direction, self.capture = src, dst, conn, direction, capture
+        self.held = held
+        self._waiting = False
         self.out = Coalescer(dst, self._written)
         self.dst_gone: asyncio.Future[str] = asyncio.get_running_loop().create_future()
         self._held = False
         self._release_task: asyncio.Task[None] | None = None  # kept: a task nobody holds may be collected
+        self._wait_task: asyncio.Future[None] | None = None
 
     def __call__(self, raw: bytes, binary: bool) -> None:
         self.capture(self.direction, self.conn, raw, binary)
+        if self.held is not None and not self._waiting and self.held(self.conn):
+            # The recorder is far behind on this connection: stop reading this sender (only)
+            # until it catches up, so one flood cannot crowd out the other clients.
+            self._waiting = True
+            self.src.transport.pause_reading()
+            self._wait_task = asyncio.ensure_future(self._wait_recorder())
         if self.dst_gone.done():
             return
         try:
@@ -84,6 +95,15 @@ class _Forward:
             self.src.transport.pause_reading()
             self._release_task = asyncio.ensure_future(self._release())
 
+    async def _wait_recorder(self) -> None:
+        try:
+            while self.held is not None and self.held(self.conn) and not self.src.transport.is_closing():
+                await asyncio.sleep(HOLD_POLL)
+        finally:
+            self._waiting = False
+            if not self._held and not self.src.transport.is_closing():
+                self.src.transport.resume_reading()
+
     async def _release(self) -> None:
         try:
             await self.dst.drain()
@@ -91,13 +111,15 @@ class _Forward:
             pass
         finally:
             self._held = False
-            if not self.src.transport.is_closing():
+            if not self._waiting and not self.src.transport.is_closing():
                 self.src.transport.resume_reading()
 
 
-async def pump(src: DirectDelivery, dst: Connection, conn: str, direction: Direction, capture: Capture) -> str:
-    """Forward ``src`` to ``dst`` until one closes; returns which: ``"src"`` or ``"dst"``."""
-    forward = _Forward(src, dst, conn, direction, capture)
+async def pump(src: DirectDelivery, dst: Connection, conn: str, direction: Direction, capture: Capture,
+               held: Held | None = None) -> str:
+    """Forward ``src`` to ``dst`` until one closes; returns which: ``"src"`` or ``"dst"``.
+    ``held(conn)`` true stops reading ``src`` until it is false again."""
+    forward = _Forward(src, dst, conn, direction, capture, held)
     src.start(forward)
     closed = asyncio.ensure_future(src.wait_closed())
     try:

@@ -34,7 +34,7 @@ from busconsole.filtering.nodes import Anchors
 from busconsole.frames import CapturedFrame
 from busconsole.recording import detect
 from busconsole.recording.format import FormatError, is_header, read_line
-from busconsole.recording.index import FileIndex
+from busconsole.recording.index import SESSION_MARK, FileIndex
 from busconsole.recording.writer import part_path
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -48,8 +48,11 @@ class RecordingError(Exception):
     """A recording cannot be opened or read; the message says which file and why."""
 
 
-def expand(specs: Sequence[str | Path]) -> list[Path]:
-    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs."""
+def expand(specs: Sequence[str | Path], problems: list[str] | None = None) -> list[Path]:
+    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs.
+
+    A rotated part joins its file only when it continues the same session (see
+    :func:`_continues`); a stale part of an older recording is left out and reported."""
     found: dict[Path, None] = {}
     for spec in specs:
         path = Path(spec)
@@ -60,8 +63,15 @@ def expand(specs: Sequence[str | Path]) -> list[Path]:
         elif path.is_file():
             found[path] = None
             n = 1
+            prev = _head(path)
             while (part := part_path(path, n)).is_file():
+                head = _head(part)
+                if not _continues(prev, head, n):
+                    if problems is not None:
+                        problems.append(f"{part}: left out: a rotated part of another recording session")
+                    break
                 found[part] = None
+                prev = head
                 n += 1
         elif glob.has_magic(str(spec)):
             matches = sorted(Path(p) for p in glob.glob(str(spec), recursive=True))
@@ -74,6 +84,33 @@ def expand(specs: Sequence[str | Path]) -> list[Path]:
     if not found:
         raise RecordingError("no recording files found in " + ", ".join(map(str, specs)))
     return list(found)
+
+
+def _head(path: Path) -> dict[str, object] | None:
+    """The recording header of ``path`` (first line, gzip or not), None when it has none."""
+    import gzip
+
+    try:
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            first = f.readline(1 << 16)
+    except (OSError, EOFError, zlib.error):
+        return None
+    obj = detect.parse_line(first.strip()) if first.startswith(b"{") else None
+    return obj if obj is not None and is_header(obj) else None
+
+
+def _continues(prev: dict[str, object] | None, head: dict[str, object] | None, n: int) -> bool:
+    """Whether part ``n`` (header ``head``) continues the session of the part before (``prev``):
+    the same ``session`` id when both carry one; for older files without it, a part header
+    numbered ``n`` created no earlier than the part before."""
+    if prev is None or head is None:
+        return prev is None and head is None  # plain JSONL parts: nothing tells them apart
+    if head.get("part") != n:
+        return False
+    if "session" in prev or "session" in head:
+        return prev.get("session") == head.get("session")
+    return str(head.get("created", "")) >= str(prev.get("created", ""))
 
 
 def _inflate(path: Path, problems: list[str]) -> Path:
@@ -308,6 +345,8 @@ class Recording:
             needles = scan.pick(anchor_sets, fi.sample())
             assert needles is not None
             for offset, line in fi.stream(needles, also=_BASE64_RECORD if binary else None):
+                if line.startswith(SESSION_MARK):  # an appended session's header: no frame
+                    continue
                 frame = read_line(line)
                 if frame is None:  # another record shape (binary), or damage: reported by line number
                     frame = _line_frame(line, 0, partial(self._report_at, fi, offset))
@@ -382,7 +421,7 @@ def open_recording(
     files: list[FileIndex] = []
     kept = 0  # bytes of small files held from their header read until their scan
     try:
-        for path in expand(paths):
+        for path in expand(paths, problems):
             real = _inflate(path, problems) if path.name.endswith(".gz") else path
             if real is not path:
                 temps.append(real)

@@ -1,0 +1,99 @@
+"""Files and filters hardening (issue 15): real files, real processes, no mocks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+
+from busconsole.frames import CapturedFrame
+from busconsole.recording.reader import open_recording
+from busconsole.recording.writer import RecordingWriter, part_path
+from busconsole.server.runner import ServerThread
+
+CLI = [sys.executable, "-m", "busconsole.cli"]
+
+
+def run(*args: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def frame(seq: int, text: str = "x", t: float | None = None) -> CapturedFrame:
+    raw = orjson.dumps({"type": "QUERY", "entity": "partner", "id": f"r{seq}", "payload": {"text": text}})
+    return CapturedFrame(seq, 1_700_000_000_000.0 + seq if t is None else t, "out", "c1", raw, False)
+
+
+def write(path: Path, frames: list[CapturedFrame], **kw: object) -> RecordingWriter:
+    with RecordingWriter(path, "ws://x", **kw) as w:  # type: ignore[arg-type]
+        w.write_many(frames)
+    return w
+
+
+# ---------------------------------------------------------------- 1. no silent overwrite
+
+
+def test_record_refuses_an_existing_file(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    out.write_bytes(b"precious\n")
+    res = run("record", server.url, "-o", str(out), "--max-frames", "1", "--subscribe", "partner")
+    assert res.returncode == 64, res.stderr
+    assert "already exists" in res.stderr and "--force" in res.stderr and "Traceback" not in res.stderr
+    assert out.read_bytes() == b"precious\n"
+
+
+def test_record_refuses_leftover_parts(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    part_path(out, 3).write_bytes(b"old\n")
+    res = run("record", server.url, "-o", str(out), "--max-frames", "1", "--rotate-mb", "1")
+    assert res.returncode == 64, res.stderr
+    assert "rotated part" in res.stderr
+
+
+def test_record_force_removes_stale_parts(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    write(out, [frame(i, "o" * 2000) for i in range(2000)], rotate_mb=1)
+    assert part_path(out, 2).exists()  # an old session of three parts
+    res = run("record", server.url, "-o", str(out), "--force", "--rotate-mb", "1", "--subscribe", "partner",
+              "--max-frames", "1")
+    assert res.returncode == 0, res.stderr
+    assert not part_path(out, 1).exists() and not part_path(out, 2).exists()
+    with open_recording([out]) as rec:
+        rec.wait()
+        assert all(b'o' * 100 not in rec.line(i) for i in range(len(rec)))
+        assert len(rec) >= 1
+
+
+def test_replay_never_joins_parts_of_an_older_session(tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    write(out, [frame(i, "old" * 700) for i in range(1500)], rotate_mb=1)
+    assert part_path(out, 1).exists()
+    # what a restart without --force did: part 0 overwritten, the old part 1 left behind
+    write(out, [frame(i, "new", t=1_800_000_000_000.0 + i) for i in range(5)], rotate_mb=1)
+    with open_recording([out]) as rec:
+        rec.wait()
+        texts = {json.loads(rec.line(i))["frame"]["payload"]["text"] for i in range(len(rec))}
+        assert texts == {"new"} and len(rec) == 5
+        assert any("another recording session" in p for p in rec.problems)
+
+
+def test_record_append_adds_a_new_session(server: ServerThread, tmp_path: Path) -> None:
+    out = tmp_path / "rec.jsonl"
+    write(out, [frame(i, "first") for i in range(3)])
+    res = run("record", server.url, "-o", str(out), "--append", "--subscribe", "partner", "--max-frames", "1")
+    assert res.returncode == 0, res.stderr
+    lines = out.read_bytes().splitlines()
+    heads = [json.loads(x) for x in lines if x.startswith(b'{"busconsole"')]
+    assert len(heads) == 2 and heads[0]["session"] != heads[1]["session"]
+    with open_recording([out]) as rec:
+        rec.wait()
+        assert rec.problems == []
+        assert len(rec) == len(lines) - 2  # every line but the two headers, none shown as malformed
+        assert all(f.type != "MALFORMED" for f in rec)
+    res = run("replay", str(out), "--print")
+    assert res.returncode == 0, res.stderr
+    assert all('"busconsole"' not in x for x in res.stdout.splitlines())
+    res = run("record", server.url, "-o", str(out), "--append", "--rotate-mb", "1")
+    assert res.returncode == 64 and "--rotate-mb" in res.stderr

@@ -56,6 +56,7 @@ TIMEOUTS = RegexTimeouts()
 def compile_regex(text: str, flags: int = 0) -> Any:
     """``text`` compiled by the ``regex`` package; a bad pattern raises ``re.error`` (with its
     position), which the parser turns into a FilterError with the column."""
+    re.compile(text, flags)  # the errors (message, position) the parser reports, as before
     try:
         return regex.compile(text, flags)
     except regex.error as exc:

@@ -186,3 +186,26 @@ def test_demo_sigterm_leaves_no_temporary_folder(tmp_path: Path) -> None:
             proc.wait()
         os.close(parent)
     assert list(tmp_path.glob("busconsole-demo-*")) == []
+
+
+# ---------------------------------------------------------------- 4. oversize payload, deep TOML
+
+
+def test_send_refuses_a_payload_over_100_mib(server: ServerThread, tmp_path: Path) -> None:
+    big = tmp_path / "big.json"
+    big.write_text('{"blob": "' + "x" * (101 * 2**20) + '"}')
+    res = run("send", server.url, "MUTATION", "partner", "--operation", "CREATE", "--payload", f"@{big}", "--yes",
+              timeout=120)
+    assert res.returncode == 64, res.stderr[-2000:]
+    assert "MiB" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_toml_profile_nested_100k_deep_is_a_usage_error(server: ServerThread, tmp_path: Path) -> None:
+    home = tmp_path / "cfg"
+    (home / "busconsole").mkdir(parents=True)
+    (home / "busconsole" / "config.toml").write_text("[profiles.deep]\nurl = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(home)}
+    res = subprocess.run([*CLI, "send", server.url, "QUERY", "partner", "--profile", "deep"],
+                         capture_output=True, text=True, timeout=60, env=env)
+    assert res.returncode == 64, res.stderr[-2000:]
+    assert "nested too deeply" in res.stderr and "RecursionError" not in res.stderr

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import orjson
@@ -209,3 +210,46 @@ def test_a_toml_profile_nested_100k_deep_is_a_usage_error(server: ServerThread, 
                          capture_output=True, text=True, timeout=60, env=env)
     assert res.returncode == 64, res.stderr[-2000:]
     assert "nested too deeply" in res.stderr and "RecursionError" not in res.stderr
+
+
+# ---------------------------------------------------------------- 5. disk full
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs to fill: {res.stderr.strip()}")
+    try:
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+
+
+def test_record_on_a_full_disk_prints_one_line_and_exits_1(server: ServerThread, small_disk: Path,
+                                                          bus_client: object) -> None:
+    out = small_disk / "rec.jsonl"
+    proc = subprocess.Popen([*CLI, "record", server.url, "-o", str(out), "--subscribe", "partner"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not out.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client = bus_client(server.url)  # type: ignore[operator]
+        for i in range(200):
+            client.send({"type": "MUTATION", "entity": "partner", "operation": "UPDATE",
+                         "requestId": f"fill{i}", "payload": {"id": 2, "notes": "n" * 2000}})
+            if proc.poll() is not None:
+                break
+            time.sleep(0.01)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 1, err
+    assert "Traceback" not in err
+    errors = [x for x in err.splitlines() if "error" in x]
+    assert len(errors) == 1 and "No space left" in errors[0], err

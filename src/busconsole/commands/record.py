@@ -129,12 +129,18 @@ async def _record(
         return 1
     stop = asyncio.Event()
     connected: list[bool] = []
+    failed: list[OSError] = []
     report = state_reporter(opts.redacted_url())
 
     def on_frame(frame: CapturedFrame) -> None:
         if stop.is_set() or (keep is not None and not keep(frame)):
             return
-        writer.write(frame)
+        try:
+            writer.write(frame)
+        except OSError as exc:  # disk full, I/O error: one line and exit 1, never a traceback
+            failed.append(exc)
+            stop.set()
+            return
         if max_frames is not None and writer.frames >= max_frames:
             stop.set()
 
@@ -152,9 +158,16 @@ async def _record(
     try:
         await run_client(opts, on_frame, on_state, _progress(writer, stop, started, duration))
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except OSError as exc:
+            failed.append(exc)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    if failed:
+        note(f"error: cannot write {writer.path}: {failed[0].strerror or failed[0]}; "
+             f"stopped after {writer.frames} frames")
+        return 1
     _summary(writer, time.monotonic() - started)
     if not connected:
         return EXIT_UNREACHABLE

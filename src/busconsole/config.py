@@ -92,9 +92,11 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(path, None, None, f"cannot read: {exc}") from None
     try:
         data = tomllib.loads(text)
+        return _Checker(path, text).config(data)
     except tomllib.TOMLDecodeError as exc:
         raise _syntax_error(path, exc) from None
-    return _Checker(path, text).config(data)
+    except RecursionError:
+        raise ConfigError(path, None, None, "nested too deeply (tables or arrays inside each other)") from None
 
 
 _AT_LINE = re.compile(r"\s*\(at line (\d+), column (\d+)\)")

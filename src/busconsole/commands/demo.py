@@ -8,7 +8,9 @@ and the composer still sends (as connection c1).
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -80,12 +82,33 @@ def register(app: typer.Typer) -> None:
                 session = DemoSession(server.url, frontends=frontends, subscribe=DEMO_SUBSCRIPTIONS,
                                       record=record, pace=Pace(think=DEMO_THINK), port=demo_port(DEMO_PROXY_PORT))
                 app = demo_app(session)
-                app.run()
+                with _exit_on_sigterm(app):
+                    app.run()
             finally:
                 server.close()
         if session.status.recording_path is not None:
             note(f"demo recorded to {session.status.recording_path}")
         raise typer.Exit(app.return_code or 0)
+
+
+@contextlib.contextmanager
+def _exit_on_sigterm(app: BusConsoleApp) -> Iterator[None]:
+    """SIGTERM quits the console as `q` does, so the temporary folder (database, logs) is
+    removed and the terminal restored; Python's default would end the process on the spot."""
+    import signal
+
+    def on_term(signum: int, frame: object) -> None:
+        app.call_later(app.exit)
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: nothing to install
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def demo_app(session: DemoSession) -> BusConsoleApp:

@@ -39,6 +39,9 @@ the line it was writing. The file is created 0600; fields named like password, t
 secret, authorization, apiKey or cookie are masked before they reach the disk
 (--redact adds names, --no-default-redact drops the built-in ones). FILE.jsonl.gz is
 gzip; --rotate-mb continues in FILE.1.jsonl, FILE.2.jsonl… which replay reads as one.
+An existing FILE (or rotated parts of it) is never overwritten silently: --force
+replaces it and removes all its old parts, --append adds a new session at its end
+(replay reads that session apart from the old one's parts; not with --rotate-mb).
 Progress (frames, bytes, rate) goes to stderr. Ctrl-C or SIGTERM close the file cleanly.
 
 The recorder reconnects by itself while it runs.
@@ -75,6 +78,12 @@ def register(app: typer.Typer) -> None:
         no_default_redact: Annotated[
             bool, typer.Option("--no-default-redact", help="Do not mask the built-in secret fields.")
         ] = False,
+        force: Annotated[
+            bool, typer.Option("--force", help="Replace an existing FILE and remove its rotated parts.")
+        ] = False,
+        append: Annotated[
+            bool, typer.Option("--append", help="Add a new session at the end of an existing FILE.")
+        ] = False,
         token: TokenOpt = None,
         header: HeaderOpt = None,
         profile: ProfileOpt = None,
@@ -89,8 +98,9 @@ def register(app: typer.Typer) -> None:
             die("--duration must be positive", EXIT_USAGE)
         if max_frames is not None and max_frames <= 0:
             die("--max-frames must be positive", EXIT_USAGE)
+        _check_output(output, force=force, append=append, rotate_mb=rotate_mb)
         redactor = Redactor([*opts.redact, *(redact or ())], defaults=not no_default_redact)
-        code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb))
+        code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb, append))
         raise typer.Exit(code)
 
 
@@ -102,6 +112,7 @@ async def _record(
     duration: float | None,
     max_frames: int | None,
     rotate_mb: float | None,
+    append: bool = False,
 ) -> int:
     import asyncio
     import signal
@@ -112,18 +123,24 @@ async def _record(
     from busconsole.transport.client import ConnectionState
 
     try:
-        writer = RecordingWriter(output, opts.url, redactor=redactor, rotate_mb=rotate_mb)
+        writer = RecordingWriter(output, opts.url, redactor=redactor, rotate_mb=rotate_mb, append=append)
     except OSError as exc:
         note(f"error: cannot write {output}: {exc}")
         return 1
     stop = asyncio.Event()
     connected: list[bool] = []
+    failed: list[OSError] = []
     report = state_reporter(opts.redacted_url())
 
     def on_frame(frame: CapturedFrame) -> None:
         if stop.is_set() or (keep is not None and not keep(frame)):
             return
-        writer.write(frame)
+        try:
+            writer.write(frame)
+        except OSError as exc:  # disk full, I/O error: one line and exit 1, never a traceback
+            failed.append(exc)
+            stop.set()
+            return
         if max_frames is not None and writer.frames >= max_frames:
             stop.set()
 
@@ -141,13 +158,51 @@ async def _record(
     try:
         await run_client(opts, on_frame, on_state, _progress(writer, stop, started, duration))
     finally:
-        writer.close()
+        try:
+            writer.close()
+        except OSError as exc:
+            failed.append(exc)
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
+    if failed:
+        note(f"error: cannot write {writer.path}: {failed[0].strerror or failed[0]}; "
+             f"stopped after {writer.frames} frames")
+        return 1
     _summary(writer, time.monotonic() - started)
     if not connected:
         return EXIT_UNREACHABLE
     return EXIT_OK
+
+
+def _check_output(output: Path, *, force: bool, append: bool, rotate_mb: float | None) -> None:
+    """Refuse to overwrite a recording by accident; with --force remove all of the old one."""
+    from busconsole.recording.writer import existing_parts
+
+    if force and append:
+        die("--force and --append exclude each other", EXIT_USAGE)
+    if append and rotate_mb:
+        die("--append cannot be combined with --rotate-mb (new parts would replace the old ones)", EXIT_USAGE)
+    old = existing_parts(output)
+    if not old:
+        return
+    parts = [p for p in old if p != output]
+    what = f"{output} already exists" if output in old else f"{output} has rotated parts left"
+    if parts:
+        what += f" (with {len(parts)} rotated part{'s' if len(parts) != 1 else ''})"
+    if append:
+        if parts:
+            die(f"{what}: --append cannot continue a rotated recording; use --force or another file",
+                EXIT_USAGE)
+        if output.is_dir():
+            die(f"{output} is a folder", EXIT_USAGE)
+        return
+    if not force:
+        die(f"{what}; use --force to replace it or --append to add a new session", EXIT_USAGE)
+    for p in old:
+        try:
+            p.unlink()
+        except OSError as exc:
+            die(f"cannot remove {p}: {exc}", 1)
 
 
 async def _progress(

@@ -36,6 +36,9 @@ HELP = (
 )
 
 
+MAX_FRAME_BYTES = 100 * 2**20  # the largest frame the bus (and busconsole's client) accepts
+
+
 def read_payload(text: str) -> Any:
     """``--payload`` as JSON, from the text itself, ``@file`` or ``@-`` (stdin)."""
     source = "--payload"
@@ -48,6 +51,8 @@ def read_payload(text: str) -> Any:
             raise ValueError(f"cannot read payload file {name!r}: {exc}") from None
     try:
         return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"{source}: JSON nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise ValueError(f"{source}: invalid JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}") from None
 
@@ -162,6 +167,13 @@ def register(app: typer.Typer) -> None:
             )
         except ValueError as exc:
             die(str(exc), EXIT_USAGE)
+        try:
+            size = len(orjson.dumps(frame))
+        except TypeError as exc:  # orjson.JSONEncodeError: nested too deeply, or not JSON
+            die(f"the request cannot be sent as JSON: {exc}", EXIT_USAGE)
+        if size > MAX_FRAME_BYTES:
+            die(f"the request is {size / 2**20:,.1f} MiB; the bus takes frames up to "
+                f"{MAX_FRAME_BYTES // 2**20} MiB", EXIT_USAGE)
         verdict = check_send(frame, read_only=opts.read_only or read_only)
         if isinstance(verdict, Refusal):
             die(verdict.reason, EXIT_USAGE)

@@ -20,9 +20,11 @@ from busconsole.facts import FrameFacts
 from busconsole.filtering.keys import IS_TYPES, KEY_TERM
 from busconsole.filtering.patterns import (
     Pattern,
+    compile_regex,
     longest_verbatim_needle,
     quote,
     regex_flags,
+    timed_search,
 )
 from busconsole.filtering.values import TimeValue
 
@@ -454,10 +456,10 @@ class RegexTerm(Node):
 
     def __init__(self, pattern: str, flags: str) -> None:
         self.pattern, self.flags = pattern, flags
-        self._rx = re.compile(pattern, regex_flags(flags))
+        self._rx = compile_regex(pattern, regex_flags(flags))
 
     def matches(self, facts: FrameFacts) -> bool:
-        return self._rx.search(facts.raw.decode("utf-8", "replace")) is not None
+        return timed_search(self._rx, facts.raw.decode("utf-8", "replace"))
 
     def _key(self) -> tuple[Any, ...]:
         return (self.pattern, self.flags)

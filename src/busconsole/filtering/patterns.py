@@ -3,16 +3,75 @@
 A pattern also knows which lower-cased byte strings must occur in a frame's raw
 bytes for it to match, which is what the byte-level prefilter checks before any
 JSON is parsed.
+
+Regexes are run by the ``regex`` package with a time limit per match
+(:data:`MATCH_TIMEOUT`): a pattern that backtracks catastrophically on a frame is
+stopped, the frame counts as not matching, and :data:`TIMEOUTS` counts it and says so
+once per pattern on stderr, instead of freezing ``tail``, ``replay`` or the TUI.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
+import sys
+import threading
+from typing import Any, Literal
+
+import regex
 
 Kind = Literal["literal", "wildcard", "regex"]
 
-REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
+REGEX_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
+MATCH_TIMEOUT = 0.25  # seconds one regex may spend on one frame
+
+
+class RegexTimeouts:
+    """How many matches were stopped by the time limit, per pattern; the first of each pattern
+    is reported on stderr (``report``, replaceable, e.g. by a screen showing a notice)."""
+
+    def __init__(self) -> None:
+        self.counts: dict[str, int] = {}
+        self._lock = threading.Lock()
+        self.report = self._to_stderr
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    def hit(self, pattern: str) -> None:
+        with self._lock:
+            n = self.counts[pattern] = self.counts.get(pattern, 0) + 1
+        if n == 1:
+            self.report(pattern)
+
+    @staticmethod
+    def _to_stderr(pattern: str) -> None:
+        print(f"busconsole: warning: the filter regex /{pattern}/ took over {MATCH_TIMEOUT:g} s on a frame "
+              "and was stopped; such frames count as not matching", file=sys.stderr, flush=True)
+
+
+TIMEOUTS = RegexTimeouts()
+
+
+def compile_regex(text: str, flags: int = 0) -> Any:
+    """``text`` compiled by the ``regex`` package; a bad pattern raises ``re.error`` (with its
+    position), which the parser turns into a FilterError with the column."""
+    re.compile(text, flags)  # the errors (message, position) the parser reports, as before
+    try:
+        return regex.compile(text, flags)
+    except regex.error as exc:
+        raise re.error(str(getattr(exc, "msg", exc)), text, getattr(exc, "pos", None)) from None
+
+
+def timed_search(rx: Any, value: str, full: bool = False) -> bool:
+    """Whether ``rx`` matches ``value`` (searched, or ``full``-matched) within MATCH_TIMEOUT;
+    a match stopped by the limit counts in :data:`TIMEOUTS` and as no match."""
+    try:
+        found = (rx.fullmatch if full else rx.search)(value, timeout=MATCH_TIMEOUT)
+    except TimeoutError:
+        TIMEOUTS.hit(rx.pattern)
+        return False
+    return found is not None
 
 # Characters a JSON encoder writes verbatim inside a string (no mainstream encoder
 # \u-escapes letters or digits; some escape "/", "<", ">", "&", "'" or non-ASCII).
@@ -58,12 +117,12 @@ class Pattern:
         self.flags = flags
         self.fold = fold
         self._low = text.lower()
-        self._rx: re.Pattern[str] | None = None
+        self._rx: Any = None
         if kind == "regex":  # re.error is turned into a FilterError with its column by the parser
-            self._rx = re.compile(text, regex_flags(flags) | (re.IGNORECASE if fold else 0))
+            self._rx = compile_regex(text, regex_flags(flags) | (regex.IGNORECASE if fold else 0))
         elif kind == "wildcard":
             body = ".*".join(re.escape(part) for part in text.split("*"))
-            self._rx = re.compile(body, re.DOTALL | (re.IGNORECASE if fold else 0))
+            self._rx = compile_regex(body, regex.DOTALL | (regex.IGNORECASE if fold else 0))
 
     @property
     def literal(self) -> bool:
@@ -72,9 +131,7 @@ class Pattern:
     def matches(self, value: str) -> bool:
         if self._rx is None:
             return value.lower() == self._low if self.fold else value == self.text
-        if self.kind == "regex":
-            return self._rx.search(value) is not None
-        return self._rx.fullmatch(value) is not None
+        return timed_search(self._rx, value, full=self.kind != "regex")
 
     def needles(self) -> tuple[bytes, ...]:
         """Byte strings that all occur (case-insensitively) in any frame this value matches."""

@@ -30,6 +30,7 @@ from busconsole.recording.format import check_header, is_header
 
 CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
+SESSION_MARK = b'{"busconsole":"recording"'  # how busconsole writes a header line (orjson, compact)
 SMALL_FILE = 1 << 16  # files under this are read whole once (header, time range and scan)
 RESIDENT_BUDGET = 16 << 20  # bytes read through the map before its pages are dropped
 _DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
@@ -58,6 +59,7 @@ class FileIndex:
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._unchecked = 0  # the index length when a block was indexed without line checks
+        self.sessions: list[int] = []  # frame indexes where a later (appended) session starts
 
     def __len__(self) -> int:
         return len(self.offsets)
@@ -139,7 +141,8 @@ class FileIndex:
             if skip >= cut:
                 return
             block, base, cut = block[skip:], skip, cut - skip
-        if block[:1] == b"{" and _STRAY_LINE.search(block, 0, cut - 1) is None:
+        if (block[:1] == b"{" and _STRAY_LINE.search(block, 0, cut - 1) is None
+                and block.find(SESSION_MARK, 0, cut) < 0):
             before = len(self.offsets)
             append, find = self.offsets.append, block.find
             lo = 0
@@ -177,9 +180,15 @@ class FileIndex:
         if not text:
             self.clean = False
             return False
-        if detect.parse_line(text) is None:
+        obj = detect.parse_line(text)
+        if obj is None:
             what = "a torn line" if self._at_end(pos, text) else "a line that is not a JSON object"
             self.problems.append(f"{self.name}:{self.lines}: skipped {what}")
+            self.clean = False
+            return False
+        if is_header(obj):  # a session appended to the file (record --append): not a frame
+            check_header(obj, f"{self.name}:{self.lines}")
+            self.sessions.append(len(self.offsets))
             self.clean = False
             return False
         self.offsets.append(pos)

@@ -8,7 +8,8 @@ Files whose time ranges do not overlap (rotated parts, hourly logs) are simply
 joined, oldest first, and stay readable during the scan. Overlapping files are
 merged by time once every file is scanned (``len()`` is 0 until then); the merged
 order costs one 8-byte entry per frame. ``.jsonl.gz`` files are inflated to a
-private temporary file (0600, removed on close) and indexed like the others.
+private temporary file (unlinked while open, so a killed replay leaves nothing) and
+indexed like the others.
 
 Following (``follow=True`` + :meth:`Recording.refresh`) picks up lines appended to the
 last file of the stream, the one a live recorder writes. Only :class:`RecordingError`
@@ -34,7 +35,7 @@ from busconsole.filtering.nodes import Anchors
 from busconsole.frames import CapturedFrame
 from busconsole.recording import detect
 from busconsole.recording.format import FormatError, is_header, read_line
-from busconsole.recording.index import FileIndex
+from busconsole.recording.index import SESSION_MARK, FileIndex
 from busconsole.recording.writer import part_path
 
 SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
@@ -48,8 +49,11 @@ class RecordingError(Exception):
     """A recording cannot be opened or read; the message says which file and why."""
 
 
-def expand(specs: Sequence[str | Path]) -> list[Path]:
-    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs."""
+def expand(specs: Sequence[str | Path], problems: list[str] | None = None) -> list[Path]:
+    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs.
+
+    A rotated part joins its file only when it continues the same session (see
+    :func:`_continues`); a stale part of an older recording is left out and reported."""
     found: dict[Path, None] = {}
     for spec in specs:
         path = Path(spec)
@@ -60,8 +64,15 @@ def expand(specs: Sequence[str | Path]) -> list[Path]:
         elif path.is_file():
             found[path] = None
             n = 1
+            prev = _head(path)
             while (part := part_path(path, n)).is_file():
+                head = _head(part)
+                if not _continues(prev, head, n):
+                    if problems is not None:
+                        problems.append(f"{part}: left out: a rotated part of another recording session")
+                    break
                 found[part] = None
+                prev = head
                 n += 1
         elif glob.has_magic(str(spec)):
             matches = sorted(Path(p) for p in glob.glob(str(spec), recursive=True))
@@ -76,32 +87,111 @@ def expand(specs: Sequence[str | Path]) -> list[Path]:
     return list(found)
 
 
-def _inflate(path: Path, problems: list[str]) -> Path:
-    """Decompress ``path`` into a 0600 temporary file; a truncated stream keeps what was there."""
-    fd, tmp = tempfile.mkstemp(prefix="busconsole-", suffix=".jsonl")
+def _head(path: Path) -> dict[str, object] | None:
+    """The recording header of ``path`` (first line, gzip or not), None when it has none."""
+    import gzip
+
     try:
-        with open(path, "rb") as src, os.fdopen(fd, "wb") as dst:
-            inflater = zlib.decompressobj(wbits=31)
-            while block := src.read(1 << 20):
-                while block:
-                    dst.write(inflater.decompress(block))
-                    block = inflater.unused_data if inflater.eof else b""
-                    if inflater.eof:
-                        inflater = zlib.decompressobj(wbits=31)
-            dst.write(inflater.flush())
-    except zlib.error as exc:
-        problems.append(f"{path}: compressed data is damaged ({exc}); kept what could be read")
+        opener = gzip.open if path.name.endswith(".gz") else open
+        with opener(path, "rb") as f:
+            first = f.readline(1 << 16)
+    except (OSError, EOFError, zlib.error):
+        return None
+    obj = detect.parse_line(first.strip()) if first.startswith(b"{") else None
+    return obj if obj is not None and is_header(obj) else None
+
+
+def _continues(prev: dict[str, object] | None, head: dict[str, object] | None, n: int) -> bool:
+    """Whether part ``n`` (header ``head``) continues the session of the part before (``prev``):
+    the same ``session`` id when both carry one; for older files without it, a part header
+    numbered ``n`` created no earlier than the part before."""
+    if prev is None or head is None:
+        return prev is None and head is None  # plain JSONL parts: nothing tells them apart
+    if head.get("part") != n:
+        return False
+    if "session" in prev or "session" in head:
+        return prev.get("session") == head.get("session")
+    return str(head.get("created", "")) >= str(prev.get("created", ""))
+
+
+class _Inflated:
+    """A gzip file inflated to a private temporary file.
+
+    On Linux the file is unlinked as soon as it is open and read back through
+    ``/proc/self/fd``: nothing is left on disk however the process ends (SIGKILL too).
+    Elsewhere it is a named 0600 file removed on close."""
+
+    def __init__(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="busconsole-", suffix=".jsonl")
+        self.fd = fd
+        self.path = Path(name)
+        self._named = True
+        proc = Path(f"/proc/self/fd/{fd}")
+        if os.path.exists(proc):
+            os.unlink(name)
+            self.path, self._named = proc, False
+
+    def close(self) -> None:
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
+        if self._named:
+            self.path.unlink(missing_ok=True)
+
+
+_INFLATE_STEP = 1 << 16  # compressed bytes fed at once; a damaged step is replayed byte by byte
+
+
+def _inflate(path: Path, problems: list[str]) -> _Inflated:
+    """Decompress ``path`` into a private temporary file; a damaged or truncated stream keeps
+    every byte that came before the damage, and the damage is reported."""
+    tmp = _Inflated()
+    written = 0
+    try:
+        with open(path, "rb") as src:
+            dst = os.fdopen(os.dup(tmp.fd), "wb")
+            with dst:
+                inflater = zlib.decompressobj(wbits=31)
+
+                def feed(data: bytes) -> None:
+                    nonlocal inflater, written
+                    while data:
+                        out = inflater.decompress(data)
+                        dst.write(out)
+                        written += len(out)
+                        data = inflater.unused_data if inflater.eof else b""
+                        if inflater.eof:
+                            inflater = zlib.decompressobj(wbits=31)
+
+                try:
+                    while block := src.read(1 << 20):
+                        for at in range(0, len(block), _INFLATE_STEP):
+                            step = block[at : at + _INFLATE_STEP]
+                            saved = inflater.copy()
+                            try:
+                                feed(step)
+                            except zlib.error:
+                                inflater = saved  # replay the step one byte at a time: keep all before the damage
+                                for i in range(len(step)):
+                                    feed(step[i : i + 1])
+                                raise
+                    dst.write(inflater.flush())  # a truncated stream (a live or killed recorder) keeps it all
+                except zlib.error as exc:
+                    dst.write(inflater.flush())
+                    problems.append(
+                        f"{path}: compressed data is damaged after {written} bytes ({exc}); kept the frames before it"
+                    )
     except OSError as exc:
-        os.unlink(tmp)
+        tmp.close()
         raise RecordingError(f"{path}: cannot read: {exc}") from exc
-    return Path(tmp)
+    return tmp
 
 
 class Recording:
     """Captured frames of one or more files in time order, read on demand."""
 
     def __init__(
-        self, files: list[FileIndex], merge: bool, follow: bool, temps: list[Path], problems: list[str]
+        self, files: list[FileIndex], merge: bool, follow: bool, temps: list[_Inflated], problems: list[str]
     ) -> None:
         self.files = files
         self.merged = merge
@@ -308,6 +398,8 @@ class Recording:
             needles = scan.pick(anchor_sets, fi.sample())
             assert needles is not None
             for offset, line in fi.stream(needles, also=_BASE64_RECORD if binary else None):
+                if line.startswith(SESSION_MARK):  # an appended session's header: no frame
+                    continue
                 frame = read_line(line)
                 if frame is None:  # another record shape (binary), or damage: reported by line number
                     frame = _line_frame(line, 0, partial(self._report_at, fi, offset))
@@ -351,7 +443,7 @@ class Recording:
         for fi in self.files:
             fi.close()
         for tmp in self._temps:
-            tmp.unlink(missing_ok=True)
+            tmp.close()
         self._temps.clear()
 
     def __enter__(self) -> Recording:
@@ -378,14 +470,15 @@ def open_recording(
     written by a newer busconsole. Damaged lines do not raise: they land in ``.problems``.
     """
     problems: list[str] = []
-    temps: list[Path] = []
+    temps: list[_Inflated] = []
     files: list[FileIndex] = []
     kept = 0  # bytes of small files held from their header read until their scan
     try:
-        for path in expand(paths):
-            real = _inflate(path, problems) if path.name.endswith(".gz") else path
-            if real is not path:
-                temps.append(real)
+        for path in expand(paths, problems):
+            real = path
+            if path.name.endswith(".gz"):
+                temps.append(_inflate(path, problems))
+                real = temps[-1].path
             fi = FileIndex(real, str(path), problems, follow=follow and real is path)
             kept += fi.read_header(keep_small=kept < SMALL_FILES_BUDGET)
             files.append(fi)
@@ -433,6 +526,6 @@ def _or_zero(t: float | None) -> float:
     return 0.0 if t is None else t
 
 
-def _remove(paths: list[Path]) -> None:
-    for p in paths:
-        p.unlink(missing_ok=True)
+def _remove(temps: list[_Inflated]) -> None:
+    for t in temps:
+        t.close()

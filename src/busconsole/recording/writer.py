@@ -11,19 +11,26 @@ reaches disk.
 ``.jsonl.gz`` names are gzip streams flushed with ``Z_SYNC_FLUSH`` after each call,
 which keeps every complete line readable after a crash at some cost in ratio.
 Rotation (``rotate_mb``) continues in ``<stem>.1.jsonl``, ``<stem>.2.jsonl``…, each
-part with its own header; the reader joins the parts back into one session.
+part with its own header; the reader joins the parts back into one session. Every header
+of one writer carries the same random ``session`` id, so the reader never joins a stale
+part of an older recording to a newer one. ``append=True`` adds a new session (a new
+header line) at the end of an existing file instead of truncating it.
 """
 
 from __future__ import annotations
 
 import gzip
 import os
+import re
 import threading
+import uuid
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 from typing import IO
+
+import orjson
 
 from busconsole.frames import CapturedFrame
 from busconsole.recording.format import encode, encode_many, header_line
@@ -32,15 +39,42 @@ from busconsole.recording.redact import Redactor
 _DEFAULT_REDACTOR = Redactor()
 
 
+def _split(name: str) -> tuple[str, str]:
+    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)], suffix
+    return name, ""
+
+
 def part_path(path: Path, n: int) -> Path:
     """``rec.jsonl`` → ``rec.<n>.jsonl`` (``.jsonl.gz`` kept); part 0 is ``path`` itself."""
     if n == 0:
         return path
-    name = path.name
-    for suffix in (".jsonl.gz", ".jsonl", ".gz"):
-        if name.endswith(suffix):
-            return path.with_name(f"{name[: -len(suffix)]}.{n}{suffix}")
-    return path.with_name(f"{name}.{n}")
+    stem, suffix = _split(path.name)
+    return path.with_name(f"{stem}.{n}{suffix}")
+
+
+def existing_parts(path: Path) -> list[Path]:
+    """``path`` and every rotated part of it (``rec.<n>.jsonl``, any n) that exist, in part order."""
+    stem, suffix = _split(path.name)
+    number = re.compile(re.escape(stem) + r"\.([1-9][0-9]*)" + re.escape(suffix))
+    found: list[tuple[int, Path]] = [(0, path)] if path.exists() or path.is_symlink() else []
+    try:
+        entries = list(path.parent.iterdir())
+    except OSError:
+        entries = []
+    for p in entries:
+        m = number.fullmatch(p.name)
+        if m:
+            found.append((int(m.group(1)), p))
+    return [p for _, p in sorted(found)]
+
+
+def session_header(source: str, rules: list[str], part: int, session: str) -> bytes:
+    """The header line of one part of a recording session (``session`` shared by its parts)."""
+    head = orjson.loads(header_line(source, rules, part))
+    head["session"] = session
+    return orjson.dumps(head) + b"\n"
 
 
 class RecordingWriter:
@@ -53,8 +87,13 @@ class RecordingWriter:
         redactor: Redactor | None = _DEFAULT_REDACTOR,
         rotate_mb: float | None = None,
         fsync_interval: float = 0.2,
+        append: bool = False,
     ) -> None:
         self.path = Path(path)
+        if append and rotate_mb:
+            raise ValueError("an appended session cannot rotate: its parts would replace the old ones")
+        self.session = uuid.uuid4().hex
+        self.append = append
         self.paths: list[Path] = []
         self.redactor = redactor
         self.source = redactor.redact_url(source) if redactor else source
@@ -79,7 +118,8 @@ class RecordingWriter:
 
     def _open_part(self, n: int) -> None:
         path = part_path(self.path, n)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), 0o600)
+        mode = os.O_APPEND if self.append and n == 0 else os.O_TRUNC
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | mode | getattr(os, "O_CLOEXEC", 0), 0o600)
         os.fchmod(fd, 0o600)  # the file may have existed with a wider mode
         raw = os.fdopen(fd, "wb", buffering=0)
         self._fd, self._raw = fd, raw
@@ -88,7 +128,17 @@ class RecordingWriter:
             self._out = gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6)
         self.paths.append(path)
         self._part_bytes = 0
-        self._emit(header_line(self.source, self.redactor.rules if self.redactor else [], n))
+        if self.append and n == 0 and not self.gzip and os.fstat(fd).st_size:
+            self._end_torn_line(fd)
+        self._emit(session_header(self.source, self.redactor.rules if self.redactor else [], n, self.session))
+
+    def _end_torn_line(self, fd: int) -> None:
+        """An appended session starts on a line of its own, even after a torn last line."""
+        size = os.fstat(fd).st_size
+        with open(self.path, "rb") as f:
+            last = os.pread(f.fileno(), 1, size - 1)
+        if last != b"\n":
+            os.write(fd, b"\n")
 
     def _close_part(self) -> None:
         if self._out is None:

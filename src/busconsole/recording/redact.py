@@ -16,10 +16,11 @@ JSON ``\\u`` escapes (``"pass\\u0077ord"``) are matched once decoded.
 
 Most frames name none of the rules, so :meth:`Redactor.redact_raw` first checks the
 bytes and returns them untouched without parsing. The check looks for every rule, for
-``bearer``/``basic``, and for anything that could hide a name from it (a ``\\u``
-escape, the Kelvin sign that lower-cases to ``k``); any of these means "look closer".
-A URL's ``user:password@`` with no rule name anywhere in the frame is not looked for
-by the check (only :meth:`redact_url` and values already looked at mask it).
+``bearer``, and for anything that could hide a name from it (a ``\\u`` escape, the
+Kelvin sign that lower-cases to ``k``); any of these means "look closer". Not looked
+for by the check, so masked only in frames it lets through: a bare ``Basic <base64>``
+and a URL's ``user:password@`` with no rule name anywhere in the frame (``Authorization:
+Basic`` is found by its header name).
 """
 
 from __future__ import annotations
@@ -57,13 +58,13 @@ _BASIC = re.compile(r"(?i)\b(basic)\s+([A-Za-z0-9+/]{2,}={0,2})(?![A-Za-z0-9+/=]
 # A header line (or a key) naming a cookie or credentials: everything after it on the line is
 # secret (a cookie's later pairs too); the auth scheme stays visible.
 _HEADER = re.compile(
-    r"(?i)((?<![\w-])[\w-]*?(?:cookie|authori[sz]ation)[\w-]*+\\?[\"']?\s*[:=]\s*\\?[\"']?)"
+    r"(?i)((?<![\w-])[\w-]*?(?:cookie|authori[sz]ation)[\w-]*+\\*[\"']?\s*[:=]\s*\\*[\"']?)"
     rf"((?:{_SCHEMES})\s+)?[^\r\n\"'\\]+"
 )
 _USERINFO = re.compile(r"(?i)(?<![a-z0-9+.-])([a-z][a-z0-9+.-]{0,30}://[^\s/?#@:\"']*+:)[^\s/?#@\"']++@")
-_ASCII_ESCAPE = re.compile(r"(?i)\\u00([2-7][0-9a-f])")
+_ASCII_ESCAPE = re.compile(r"(?i)\\+u00([2-7][0-9a-f])")  # \\u0077 inside a JSON string too
 _PARSE_HINTS = ("bearer", "basic")
-_BYTE_HINTS = (b"bearer", b"basic", b"\\u", "\u212a".encode())  # \u212a: KELVIN SIGN, lower() -> "k"
+_BYTE_HINTS = (b"bearer", b"\\u", "\u212a".encode())  # \u212a: KELVIN SIGN, lower() -> "k"
 _SEPARATORS = b"-_"
 _LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))  # ASCII lower case, in translate
 
@@ -118,8 +119,8 @@ class Redactor:
         frag = "|".join("[-_]?".join(map(re.escape, n)) for n in self._needles) or "(?!)"
         # key, then a quoted value (to its closing quote) or a bare one (to a separator)
         self._pairs = re.compile(
-            rf"(?i)((?<![\w-])[\w-]*?(?:{frag})[\w-]*+\\?[\"']?\s*[:=]\s*)"
-            rf"(?:(\\?[\"'])[^\r\n]*?(?=\2|[\r\n]|$)|(?!(?:{_SCHEMES})\s+\*\*\*)[^\"'\\&\s,;}}\]]+)"
+            rf"(?i)((?<![\w-])[\w-]*?(?:{frag})[\w-]*+\\*[\"']?\s*[:=]\s*)"
+            rf"(?:(\\*[\"'])[^\r\n]*?(?=\2|[\r\n]|$)|(?!(?:{_SCHEMES})\s+\*\*\*)[^\"'\\&\s,;}}\]]+)"
         )
 
     def __repr__(self) -> str:

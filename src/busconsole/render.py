@@ -14,6 +14,8 @@ import orjson
 from rich.text import Text
 
 from busconsole.frames import CapturedFrame
+from busconsole.recording.redact import redacted_bytes, redacted_text
+from busconsole.terminal import safe_text
 from busconsole.wire import Malformed
 
 TYPE_STYLES: dict[str, str] = {
@@ -177,14 +179,25 @@ def _console(obj: dict[str, Any]) -> str:
     return text
 
 
+_MALFORMED_LOOK = 1024  # bytes of a malformed frame redacted before the first 80 are shown
+
+
 def _malformed(m: Malformed, frame: CapturedFrame) -> str:
+    """The reason and the frame's first bytes, secrets masked before they are cut to size."""
     if frame.binary:
-        return f"{m.reason}, {fmt_size(frame.size)}: {frame.raw[:24].hex(' ')}"
-    return f"{m.reason}: {frame.raw[:80].decode('utf-8', 'replace')!r}"
+        return f"{m.reason}, {fmt_size(frame.size)}: {redacted_bytes(frame.raw[:_MALFORMED_LOOK])[:24].hex(' ')}"
+    text = redacted_text(frame.raw[:_MALFORMED_LOOK].decode("utf-8", "replace"))
+    return f"{m.reason}: {text[:80]!r}"
 
 
 def summary(frame: CapturedFrame, max_len: int = 120) -> str:
-    """One human line saying what the frame carries; see the per-type helpers above."""
+    """One human line saying what the frame carries, safe to print (control characters escaped)."""
+    text = _summary(frame, max_len)
+    shown = safe_text(text)
+    return text if shown is text else _clip(shown, max_len)
+
+
+def _summary(frame: CapturedFrame, max_len: int) -> str:
     decoded = frame.decoded
     if isinstance(decoded, Malformed):
         return _clip(_malformed(decoded, frame), max_len)
@@ -218,12 +231,12 @@ def summary(frame: CapturedFrame, max_len: int = 120) -> str:
 def pretty_line(frame: CapturedFrame, color: bool = True, max_len: int = 120) -> Text:
     """``time arrow TYPE entity op requestId summary``; unstyled when ``color`` is False."""
     obj = frame.obj
-    kind = frame.type
+    kind = safe_text(frame.type)
     entity = op = req = ""
     if obj is not None:
-        entity = str(obj.get("entity") or "")
-        op = str(obj.get("operation") or "").upper()
-        req = str(obj.get("requestId") or "")
+        entity = safe_text(str(obj.get("entity") or ""))
+        op = safe_text(str(obj.get("operation") or "").upper())
+        req = safe_text(str(obj.get("requestId") or ""))
 
     def style(name: str) -> str:
         return name if color else ""

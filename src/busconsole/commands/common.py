@@ -170,8 +170,14 @@ def filter_option(text: str | None) -> Filter | None:
 
 
 def note(message: str) -> None:
-    """A diagnostic line: stderr, never stdout, which carries only data."""
-    print(f"busconsole: {message}", file=sys.stderr, flush=True)
+    """A diagnostic line: stderr, never stdout, which carries only data.
+
+    Control characters (a server's close reason may carry escape sequences) are shown as
+    escapes, never sent to the terminal.
+    """
+    from busconsole.terminal import safe_text
+
+    print(f"busconsole: {safe_text(message, newlines=True)}", file=sys.stderr, flush=True)
 
 
 def die(message: str, code: int) -> NoReturn:

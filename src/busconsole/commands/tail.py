@@ -29,7 +29,10 @@ from busconsole.commands.common import (
 from busconsole.commands.headless import Predicate, frame_predicate, run_client, state_reporter
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from busconsole.frames import CapturedFrame
+    from busconsole.recording.redact import Redactor
 
 FLUSH_DELAY = 0.02  # seconds: imperceptible to a person, hundreds of frames per write at full speed
 MAX_BATCH = 4096  # frames held before a write regardless of the delay
@@ -45,6 +48,21 @@ HELP = (
 )
 
 
+def batch_output(frames: Sequence[CapturedFrame], redactor: Redactor, as_json: bool) -> bytes:
+    """What ``tail`` writes for a batch without colour: recording lines or plain pretty lines.
+
+    Every frame, binary ones included, is redacted first; a batch that names no rule costs
+    one byte check. Pretty lines have control characters escaped (see ``render.summary``).
+    """
+    from busconsole.recording.format import encode_many
+    from busconsole.render import pretty_line
+
+    frames = redactor.redact_frames(frames)
+    if as_json:
+        return encode_many(frames)
+    return b"".join(pretty_line(f, False).plain.encode() + b"\n" for f in frames)
+
+
 async def stream(
     opts: ConnectOptions, keep: Predicate | None, as_json: bool, count: int | None, color: bool
 ) -> int:
@@ -54,8 +72,6 @@ async def stream(
 
     from rich.console import Console
 
-    from busconsole.frames import CapturedFrame
-    from busconsole.recording.format import encode_many
     from busconsole.render import pretty_line
 
     out = sys.stdout.buffer
@@ -67,12 +83,6 @@ async def stream(
     printed = 0
     timer: asyncio.TimerHandle | None = None
 
-    def shown(f: CapturedFrame) -> CapturedFrame:
-        if f.binary:
-            return f
-        raw = redactor.redact_raw(f.raw)
-        return f if raw is f.raw else CapturedFrame(f.seq, f.t, f.dir, f.conn, raw, f.binary)
-
     def flush() -> None:
         nonlocal timer
         if timer is not None:
@@ -80,16 +90,12 @@ async def stream(
             timer = None
         frames = pending[:]
         pending.clear()
-        if redactor.might_contain(b"\n".join(f.raw for f in frames)):  # one cheap check per batch
-            frames = [shown(f) for f in frames]
         try:
-            if as_json:
-                out.write(encode_many(frames))
-            elif console is not None:
-                for f in frames:
+            if console is not None:
+                for f in redactor.redact_frames(frames):  # one cheap check per batch
                     console.print(pretty_line(f, True), no_wrap=True, overflow="ellipsis", crop=True)
             else:
-                out.write(b"".join(pretty_line(f, False).plain.encode() + b"\n" for f in frames))
+                out.write(batch_output(frames, redactor, as_json))
             out.flush()
         except BrokenPipeError:  # the reader went away (| head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit

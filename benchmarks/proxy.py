@@ -31,7 +31,6 @@ import argparse
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import statistics
 import subprocess
@@ -41,6 +40,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import children
 import fastsender
 import peers
 import psutil
@@ -80,12 +80,7 @@ def tap(args: list[str], port: int, what: str) -> Iterator[int]:
         wait_for_port(port, proc, what)
         yield proc.pid
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        children.stop(proc)
 
 
 @contextlib.contextmanager
@@ -101,12 +96,7 @@ def child(args: list[str], ready: str) -> Iterator[subprocess.Popen[str]]:
                 raise RuntimeError(f"{args[2:5]} did not start: {line}")
         yield proc
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        children.stop(proc)
 
 
 def busconsole_proxy(port: int, upstream: str, flags: list[str]) -> list[str]:

@@ -28,7 +28,6 @@ import contextlib
 import json
 import os
 import random
-import signal
 import socket
 import statistics
 import subprocess
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import children
 import orjson
 import psutil
 from websockets.asyncio.client import ClientConnection, connect
@@ -396,12 +396,7 @@ def serve() -> Iterator[tuple[str, int]]:
                 raise RuntimeError(f"serve did not start: {line}")
         yield f"ws://127.0.0.1:{port}/store-debug", proc.pid
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        children.stop(proc)
 
 
 def main() -> int:

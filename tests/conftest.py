@@ -98,3 +98,32 @@ def fixture_total(fixtures_dir: Path) -> int:
     files counted by their lines), so tests follow the tree as files are added to it."""
     counts = json.loads((fixtures_dir / "counts.json").read_text())
     return int(counts["store_events"]["lines"]) + sum(v for v in counts.values() if isinstance(v, int))
+
+
+async def until(condition: Callable[[], object], what: str, timeout: float = 20.0) -> None:
+    """Wait (on the event loop) until ``condition()`` is true; fail naming ``what`` after ``timeout``."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.02)
+
+
+@contextlib.contextmanager
+def small_tmpfs(where: Path, size: str = "64k") -> Iterator[Path]:
+    """A real full disk: a tmpfs of ``size`` mounted on ``where`` for the block (skips, saying
+    why, where mounting needs a root this machine does not give)."""
+    import subprocess
+
+    where.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)],
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from tests.conftest import small_tmpfs
 
 from busconsole.frames import CapturedFrame
 from busconsole.recording.reader import open_recording
@@ -217,15 +218,8 @@ def test_a_toml_profile_nested_100k_deep_is_a_usage_error(server: ServerThread, 
 
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[Path]:
-    mnt = tmp_path / "small"
-    mnt.mkdir()
-    res = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(mnt)], capture_output=True, text=True)
-    if res.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs to fill: {res.stderr.strip()}")
-    try:
-        yield mnt
-    finally:
-        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    with small_tmpfs(tmp_path / "small") as where:
+        yield where
 
 
 def test_record_on_a_full_disk_prints_one_line_and_exits_1(server: ServerThread, small_disk: Path,

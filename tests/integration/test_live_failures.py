@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.conftest import small_tmpfs, until
 
 from busconsole import paths
 from busconsole.frames import CapturedFrame
@@ -19,14 +18,6 @@ from busconsole.protocol import build_query
 from busconsole.sessions.live import LiveSession
 from busconsole.store import EventStore
 from busconsole.tui.widgets.status import RateMeter, status_text
-
-
-async def until(condition: Any, what: str, timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 class BrokenStore(EventStore):
@@ -55,14 +46,8 @@ async def test_an_exception_in_frame_handling_fails_the_session_visibly(server: 
 @pytest.fixture
 def tiny_sessions_dir() -> Iterator[Path]:
     """The sessions folder on a 64 KiB tmpfs: a real full disk after a few hundred frames."""
-    where = paths.ensure(paths.sessions_dir())
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(where)], capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a small tmpfs here (needs root): {done.stderr.decode().strip()}")
-    try:
+    with small_tmpfs(paths.sessions_dir()) as where:
         yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 async def test_a_full_disk_turns_rec_red_with_the_count_and_capture_goes_on(

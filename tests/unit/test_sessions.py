@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+from tests.conftest import until
 
 from busconsole.protocol import build_mutation, build_query
 from busconsole.sessions.base import (
@@ -21,14 +22,6 @@ from busconsole.sessions.base import (
 )
 from busconsole.sessions.live import LiveSession
 from busconsole.store import EventStore
-
-
-async def until(condition: Any, what: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def test_phase_text() -> None:

@@ -19,14 +19,13 @@ from busconsole.filtering.nodes import (
     LevelTerm,
     Node,
     Not,
-    RegexTerm,
-    TextTerm,
     TimeTerm,
     all_of,
     any_of,
 )
 from busconsole.filtering.paths import PathTerm
 from busconsole.filtering.patterns import Pattern
+from busconsole.filtering.text import RegexTerm, TextTerm
 from busconsole.filtering.values import parse_time
 from busconsole.frames import CapturedFrame
 from busconsole.wire import KNOWN_TYPES

@@ -33,14 +33,13 @@ from busconsole.filtering.nodes import (
     LevelTerm,
     Node,
     Not,
-    RegexTerm,
-    TextTerm,
     TimeTerm,
     all_of,
     any_of,
 )
 from busconsole.filtering.paths import PathTerm
 from busconsole.filtering.patterns import REGEX_FLAGS, Pattern
+from busconsole.filtering.text import RegexTerm, TextTerm
 from busconsole.filtering.values import (
     LATENCY_UNITS,
     SIZE_UNITS,

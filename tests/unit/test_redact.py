@@ -66,3 +66,19 @@ def test_non_json_text_and_urls() -> None:
     assert r.redact_url("ws://bob:pw@127.0.0.1:1/x?access_token=abc&a=1") == (
         "ws://bob:***@127.0.0.1:1/x?access_token=***&a=1"
     )
+
+
+def test_a_frame_nested_as_deep_as_any_reader_allows_is_redacted_without_recursion() -> None:
+    from busconsole.recording.redact import Redactor
+
+    red = Redactor()
+    clean: object = ["fine"]
+    secret: object = [{"password": "hunter2"}]
+    for _ in range(1020):
+        clean, secret = [clean], [secret]
+    assert red.redact_obj({"a": clean})["a"] is clean  # nothing secret: the same object
+    masked = red.redact_obj({"a": secret})
+    deep = masked["a"]
+    while isinstance(deep, list):
+        deep = deep[0]
+    assert deep == "***"

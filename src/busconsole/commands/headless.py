@@ -86,17 +86,15 @@ async def run_client(
 
     from busconsole.transport.client import BusClient
 
-    client = BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
-                       on_state=on_state)
-    runner = asyncio.create_task(client.run())
     waiter = asyncio.ensure_future(until)
     try:
-        await asyncio.wait((runner, waiter), return_when=asyncio.FIRST_COMPLETED)
-        phase = client.state.phase
-        if waiter.done():
-            waiter.result()  # what ``until`` raised goes on up
-        return phase
+        async with BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
+                             on_state=on_state) as client:
+            assert client.task is not None
+            await asyncio.wait((client.task, waiter), return_when=asyncio.FIRST_COMPLETED)
+            phase = client.state.phase
+            if waiter.done():
+                waiter.result()  # what ``until`` raised goes on up
+            return phase
     finally:
         waiter.cancel()
-        await client.close()
-        await runner

@@ -345,52 +345,47 @@ async def _run(
     from busconsole.transport.client import BusClient, ConnectFailed
     from busconsole.wire import REPLIES
 
-    client = BusClient(url, headers=headers, max_attempts=1)
-    runner = asyncio.create_task(client.run())
-    try:
-        await client.wait_connected(timeout)
-    except ConnectFailed as exc:
-        await client.close()
-        await runner
-        note(f"error: {shown_url}: {exc}")
-        return EXIT_UNREACHABLE
-
-    async def one(step: Step) -> tuple[Step, object, float]:
-        start = time.monotonic()
+    async with BusClient(url, headers=headers, max_attempts=1) as client:
         try:
-            if step.type in REPLIES:
-                reply: object = await client.request(step.frame, timeout)
-            else:
-                await client.send(step.frame)
-                reply = None
-        except Exception as exc:  # noqa: BLE001 - each failure is reported on its own line
-            reply = exc
-        return step, reply, (time.monotonic() - start) * 1000
+            await client.wait_connected(timeout)
+        except ConnectFailed as exc:
+            note(f"error: {shown_url}: {exc}")
+            return EXIT_UNREACHABLE
 
-    failures = 0
-    tasks: list[asyncio.Task[tuple[Step, object, float]]] = []
-    try:
-        for step, wait in zip(steps, delays(steps, speed), strict=True):
-            if pace is Pace.original and wait:
-                await asyncio.sleep(wait)
-            task = asyncio.create_task(one(step))
-            tasks.append(task)
-            if pace is Pace.ack:
-                bad = _show_result(*await task, check)
-                failures += bad
-                if bad and stop_on_error:
-                    break
-        if pace is not Pace.ack:
+        async def one(step: Step) -> tuple[Step, object, float]:
+            start = time.monotonic()
+            try:
+                if step.type in REPLIES:
+                    reply: object = await client.request(step.frame, timeout)
+                else:
+                    await client.send(step.frame)
+                    reply = None
+            except Exception as exc:  # noqa: BLE001 - each failure is reported on its own line
+                reply = exc
+            return step, reply, (time.monotonic() - start) * 1000
+
+        failures = 0
+        tasks: list[asyncio.Task[tuple[Step, object, float]]] = []
+        try:
+            for step, wait in zip(steps, delays(steps, speed), strict=True):
+                if pace is Pace.original and wait:
+                    await asyncio.sleep(wait)
+                task = asyncio.create_task(one(step))
+                tasks.append(task)
+                if pace is Pace.ack:
+                    bad = _show_result(*await task, check)
+                    failures += bad
+                    if bad and stop_on_error:
+                        break
+            if pace is not Pace.ack:
+                for task in tasks:
+                    bad = _show_result(*await task, check)
+                    failures += bad
+                    if bad and stop_on_error:
+                        break
+        finally:
             for task in tasks:
-                bad = _show_result(*await task, check)
-                failures += bad
-                if bad and stop_on_error:
-                    break
-    finally:
-        for task in tasks:
-            task.cancel()
-        await client.close()
-        await runner
+                task.cancel()
     note(f"replayed {len(tasks)} of {len(steps)} requests to {shown_url}; {failures} failed")
     return EXIT_MISMATCH if failures else EXIT_OK
 

@@ -105,21 +105,14 @@ def template_frame(name: str, files: list[Path]) -> dict[str, Any]:
 
 async def exchange(url: str, headers: dict[str, str], frame: dict[str, Any], timeout: float) -> Any:
     """Connect once, send ``frame`` and return the reply (None for UNSUBSCRIBE)."""
-    import asyncio
-
     from busconsole.transport.client import BusClient
 
-    client = BusClient(url, headers=headers, max_attempts=1, open_timeout=timeout, ping_interval=None)
-    runner = asyncio.create_task(client.run())
-    try:
+    async with BusClient(url, headers=headers, max_attempts=1, open_timeout=timeout, ping_interval=None) as client:
         await client.wait_connected(timeout)
         if frame["type"] == "UNSUBSCRIBE":
             await client.send(frame)
             return None
         return await client.request(frame, timeout)
-    finally:
-        await client.close()
-        await runner
 
 
 def register(app: typer.Typer) -> None:

@@ -52,6 +52,7 @@ DEFAULT_RULES: tuple[str, ...] = (
     "private_key",
 )
 MASK = "***"
+_DEEP = 100  # levels walked recursively; deeper parts are judged whole
 _SCHEMES = r"bearer|basic|digest|negotiate|token"
 _BEARER = re.compile(r"(?i)\b(bearer)\s+[A-Za-z0-9._~+/=-]+")
 _BASIC = re.compile(r"(?i)\b(basic)\s+([A-Za-z0-9+/]{2,}={0,2})(?![A-Za-z0-9+/=])")
@@ -143,23 +144,44 @@ class Redactor:
         low = _norm(text)
         return any(n in low for n in self._str_needles) or "\\u" in text or ("@" in text and "://" in text)
 
-    def redact_obj(self, obj: Any) -> Any:
-        """``obj`` with secrets masked; the same object when nothing changed (never mutated)."""
+    def redact_obj(self, obj: Any, _depth: int = 0) -> Any:
+        """``obj`` with secrets masked; the same object when nothing changed (never mutated).
+        Past :data:`_DEEP` levels (a hostile frame nests up to 1024) a part that holds anything
+        secret-looking is masked whole, found without recursion."""
+        if _depth > _DEEP and isinstance(obj, dict | list):
+            return obj if self._clean_deep(obj) else MASK
         if isinstance(obj, dict):
             out: dict[str, Any] | None = None
             for key, value in obj.items():
-                new = MASK if self._needles and self.matches_key(str(key)) else self.redact_obj(value)
+                new = MASK if self._needles and self.matches_key(str(key)) else self.redact_obj(value, _depth + 1)
                 if new is not value:
                     if out is None:
                         out = dict(obj)
                     out[key] = new
             return obj if out is None else out
         if isinstance(obj, list):
-            items = [self.redact_obj(v) for v in obj]
+            items = [self.redact_obj(v, _depth + 1) for v in obj]
             return obj if all(a is b for a, b in zip(items, obj, strict=True)) else items
         if isinstance(obj, str) and self._needles:
             return self.redact_string(obj)
         return obj
+
+    def _clean_deep(self, obj: Any) -> bool:
+        """True when no key or string anywhere in ``obj`` looks secret (an explicit stack, no
+        recursion, whatever the depth)."""
+        stack = [obj]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, dict):
+                for key, value in item.items():
+                    if self._needles and self.matches_key(str(key)):
+                        return False
+                    stack.append(value)
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str) and self._needles and self._might_contain_str(item):
+                return False
+        return True
 
     def redact_string(self, text: str) -> str:
         """A string value with the secrets inside it masked; ``text`` itself when there are none.

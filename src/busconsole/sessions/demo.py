@@ -53,7 +53,7 @@ class DemoSession(ClientActions):
         self._pace = pace
         self._seed = seed
         self._client: BusClient | None = None
-        self._client_task: asyncio.Task[None] | None = None
+        self._running = contextlib.AsyncExitStack()  # our client, while started
         self._frontends_task: asyncio.Task[None] | None = None
         self.title = self._title()
 
@@ -79,9 +79,9 @@ class DemoSession(ClientActions):
         Raises OSError when the tap cannot listen or the recording cannot be opened."""
         await self.proxy.start()
         self.title = self._title()
-        client = BusClient(self.url, subscribe=list(self.subscriptions), on_state=self._on_state, conn=self.conn)
+        client = await self._running.enter_async_context(
+            BusClient(self.url, subscribe=list(self.subscriptions), on_state=self._on_state, conn=self.conn))
         self._client = client
-        self._client_task = asyncio.create_task(client.run(), name="busconsole-demo-client")
         with contextlib.suppress(ConnectFailed):  # the status bar says why; the demo goes on
             await client.wait_connected(CONNECT_TIMEOUT)
         if self.frontends:
@@ -91,15 +91,14 @@ class DemoSession(ClientActions):
 
     async def stop(self) -> None:
         """Close our client, then the tap (which closes the frontends), then whatever is left."""
-        if self._client is not None:
-            await self._client.close()
+        with contextlib.suppress(Exception):  # the status bar already says what became of it
+            await self._running.aclose()
         await self.proxy.stop()
-        for task in (self._client_task, self._frontends_task):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
-        self._client_task = self._frontends_task = None
+        if self._frontends_task is not None:
+            self._frontends_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._frontends_task
+        self._frontends_task = None
         self.status.phase = "closed"
 
     # ------------------------------------------------------------------ callbacks

@@ -45,7 +45,7 @@ class LiveSession(ClientActions):
         self._writer: RecordingWriter | None = None
         self._unwritten: list[CapturedFrame] = []
         self._client: BusClient | None = None
-        self._task: asyncio.Task[None] | None = None
+        self._running = contextlib.AsyncExitStack()  # the client, while started
 
     @property
     def recording(self) -> bool:
@@ -57,15 +57,15 @@ class LiveSession(ClientActions):
 
         if self._record:
             self.set_recording(True)
-        self._client = BusClient(
+        self._client = await self._running.enter_async_context(BusClient(
             self.url,
             headers=self._headers,
             subscribe=list(self.subscriptions),
             on_frame=self._on_frame,
             on_state=self._on_state,
-        )
-        self._task = asyncio.create_task(self._client.run(), name="busconsole-client")
-        self._task.add_done_callback(self._ended)
+        ))
+        assert self._client.task is not None
+        self._client.task.add_done_callback(self._ended)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         """The client stopped: on a failure inside it, the status says so instead of "connected"."""
@@ -77,12 +77,8 @@ class LiveSession(ClientActions):
         self.status.last_error = f"capture stopped: {type(exc).__name__}: {exc}"
 
     async def stop(self) -> None:
-        if self._client is not None:
-            await self._client.close()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
+        with contextlib.suppress(Exception):  # a failure of the client was shown by _ended already
+            await self._running.aclose()
         self.set_recording(False)
         self.status.phase = "closed"
 
@@ -119,9 +115,9 @@ class LiveSession(ClientActions):
         if self._writer is not None and frames:
             try:
                 self._writer.write_many(frames)
-            except (OSError, ValueError) as exc:  # disk full, I/O error: counted and shown, not raised
+            except Exception as exc:  # noqa: BLE001 - disk full, I/O error or a bug: counted and shown, never lost silently
                 self.status.unrecorded += len(frames)
-                self.status.record_error = getattr(exc, "strerror", None) or str(exc)
+                self.status.record_error = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
                 return
             self.status.recording_bytes = self._writer.bytes
 

@@ -151,6 +151,7 @@ class BusClient:
         self.on_frame = on_frame
         self.on_state = on_state
         self.conn = conn
+        self.task: asyncio.Task[None] | None = None  # run(), while inside ``async with``
         self.state = ConnectionState()
         self._seq = seq if seq is not None else itertools.count(1)
         self._connect_kw: dict[str, Any] = {
@@ -306,6 +307,27 @@ class BusClient:
         if error == "connection closed":
             error = _closed(ws.protocol.close_rcvd or ws.protocol.close_sent)
         return error
+
+    # ------------------------------------------------------------------ the one runner
+
+    async def __aenter__(self) -> BusClient:
+        """Run the client (connecting, reconnecting) as a task for the ``async with`` block: the one
+        way tail, record, send, ``replay --to`` and the sessions run a client."""
+        self.task = asyncio.create_task(self.run(), name=f"busconsole-client-{self.conn}")
+        return self
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
+        """Close and wait for the task; what it raised (an ``on_frame`` failure) goes on up, unless
+        the block is already leaving with an exception of its own."""
+        await self.close()
+        task, self.task = self.task, None
+        if task is None:
+            return
+        if exc is None:
+            await task
+            return
+        with contextlib.suppress(Exception, asyncio.CancelledError):
+            await task
 
     async def close(self) -> None:
         """Close the connection cleanly and stop :meth:`run`; waiting requests fail with ClientClosed."""

@@ -119,12 +119,19 @@ class ConsoleLog:
     def __len__(self) -> int:
         return len(self._frame)
 
-    def count_by_level(self) -> dict[str, int]:
-        return dict(self._counts)
+    def count_by_level(self, before: int | None = None) -> dict[str, int]:
+        """Messages per level (of the frames before index ``before``, when given)."""
+        if before is None:
+            return dict(self._counts)
+        k = bisect.bisect_left(self._frame, before)
+        return dict(Counter(self._levels[lid] for lid in self._level[:k]))
 
-    def entries(self, levels: Iterable[str] | None = None, text: str | None = None) -> Iterator[ConsoleEntry]:
+    def entries(
+        self, levels: Iterable[str] | None = None, text: str | None = None, before: int | None = None
+    ) -> Iterator[ConsoleEntry]:
         """Entries in order, only those whose level is in ``levels`` and (case-insensitively)
-        whose message, args or stack trace contain ``text``. Entries of lost frames are skipped."""
+        whose message, args or stack trace contain ``text`` (and, with ``before``, of the frames
+        before that index). Entries of lost frames are skipped."""
         wanted = None
         if levels is not None:
             names = {lv.lower() for lv in levels}
@@ -132,6 +139,8 @@ class ConsoleLog:
         needle = text.lower() if text else None
         cached_index, cached_msgs, cached_obj = -1, [], {}
         for frame_index, pos, lid in zip(self._frame, self._pos, self._level, strict=True):
+            if before is not None and frame_index >= before:
+                return
             if wanted is not None and lid not in wanted:
                 continue
             if frame_index != cached_index:

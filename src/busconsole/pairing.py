@@ -283,6 +283,10 @@ class Pairing:
         k = self._slot(i)
         return k is not None and bool(self._flags[k] & bit)
 
+    def is_request(self, i: int) -> bool:
+        """A request pairing tracks (answered or not)."""
+        return self._flag(i, _REQUEST)
+
     def is_orphan(self, i: int) -> bool:
         return self._flag(i, _ORPHAN)
 

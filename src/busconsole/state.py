@@ -201,6 +201,21 @@ class EntityState:
     def entities(self) -> list[str]:
         return sorted(self._current)
 
+    def current_before(self, entity: str, before: int) -> Any | None:
+        """The state of ``entity`` once the frames before index ``before`` were seen (playback);
+        None when it had none yet or the frames to rebuild it are gone."""
+        updates = self._updates.get(entity)
+        pos = bisect.bisect_left(updates, before) - 1 if updates else -1
+        if pos < 0:
+            return None
+        try:
+            return self._state_after(entity, pos)
+        except LookupError:
+            return None
+
+    def entities_before(self, before: int) -> list[str]:
+        return sorted(e for e, updates in self._updates.items() if updates and updates[0] < before)
+
     def _state_after(self, entity: str, pos: int) -> Any:
         """State after the ``pos``-th update of ``entity``; LookupError when a needed frame is gone."""
         updates = self._updates[entity]

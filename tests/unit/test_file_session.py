@@ -104,7 +104,7 @@ def test_playback_at_max_speed_ends_in_the_same_state_as_browsing(tmp_path: Path
     assert snapshot(session.browse)["pending"] == [(len(session.browse) - 1, "QUERY", "cloud")]
 
 
-def test_playback_shows_the_moment_and_a_backward_seek_rebuilds_before_swapping(tmp_path: Path) -> None:
+def test_playback_shows_the_moment_and_a_backward_seek_is_instant(tmp_path: Path) -> None:
     frames = session_frames()
     session = loaded(FileSession([write_recording(tmp_path / "s.jsonl", frames)]))
     session.play_pause(now=0.0)
@@ -112,15 +112,28 @@ def test_playback_shows_the_moment_and_a_backward_seek_rebuilds_before_swapping(
     settle(session, now=1.2)  # 1.2 s of session time at 1x: the first two rounds have happened
     first_rounds = sum(1 for _, _, t in frames if t <= T0 + 1200)
     assert session.clock.position == len(session.playback) == first_rounds
-    shown, generation = session.playback, session.generation
+    generation = session.generation
     session.seek(2, now=2.0)  # the first query and its reply only
-    assert session.store is shown  # nothing changes on screen before the rebuild is ready
-    settle(session, now=2.0)
-    assert session.generation > generation and session.store is not shown and session.rebuilding is None
+    session.pump(now=2.0)  # one pump: nothing is re-fed, the view moves
+    assert session.generation > generation and len(session.store) == 2
     expected = EventStore()
     for i in range(2):
         expected.append(session.recording.frame(i))
     assert snapshot(session.playback) == snapshot(expected)
+    session.clock.pause()
+    for position in (0, 1, 5, len(session.browse), 3):  # anywhere, the view is the store fed that far
+        session.seek(position, now=3.0)
+        session.pump(now=3.0)
+        expected = EventStore()
+        for i in range(position):
+            expected.append(session.recording.frame(i))
+        assert snapshot(session.playback) == snapshot(expected), position
+        assert [facts_of(session.playback, i) for i in range(position)] == [facts_of(expected, i) for i in range(position)]
+
+
+def facts_of(store: Any, i: int) -> tuple[Any, ...]:
+    f = store.facts(i, now=0)
+    return (f.type, f.latency, f.pending, f.failed, f.orphan, f.error)
 
 
 def test_pairing_is_judged_at_the_session_clock_not_the_wall_clock(tmp_path: Path) -> None:

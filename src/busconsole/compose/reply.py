@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
-    from busconsole.store import EventStore
+    from busconsole.store.shown import ShownStore
 
 ReplyState = Literal["unseen", "waiting", "replied", "error", "timed_out"]
 
@@ -33,7 +33,7 @@ class ReplyStatus:
         return str(self.reply.get("type", "?")).upper() if self.reply else ""
 
 
-def sent_index(store: EventStore, request_id: str) -> int | None:
+def sent_index(store: ShownStore, request_id: str) -> int | None:
     """Index of the outgoing frame carrying ``request_id`` (the newest, if it was resent)."""
     for i in reversed(store.positions("req", request_id)):
         if store.facts(i).dir == "out":
@@ -41,7 +41,7 @@ def sent_index(store: EventStore, request_id: str) -> int | None:
     return None
 
 
-def reply_status(store: EventStore, request_id: str, now: float | None = None) -> ReplyStatus:
+def reply_status(store: ShownStore, request_id: str, now: float | None = None) -> ReplyStatus:
     """Where the request ``request_id`` stands; ``now`` is epoch ms (default: the clock)."""
     i = sent_index(store, request_id)
     if i is None:

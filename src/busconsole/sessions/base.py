@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from busconsole.facts import FrameFacts
 from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 
 if TYPE_CHECKING:
     from busconsole.frames import CapturedFrame
@@ -64,12 +65,14 @@ class SessionStatus:
 class Session(Protocol):
     """A frame source the app displays. Implementations only append to ``store``."""
 
-    store: EventStore
     title: str
     status: SessionStatus
     subscriptions: dict[str, int]  # entity -> updates seen since subscribing
     read_only: bool
     entity_hints: tuple[str, ...]  # entities to offer before any is seen on the bus
+
+    @property
+    def store(self) -> ShownStore: ...
 
     @property
     def can_send(self) -> bool: ...

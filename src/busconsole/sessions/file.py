@@ -1,11 +1,9 @@
 """FileSession: a recording (or debug logs) shown by the app as a session, browsed or played back.
 
-Two stores are fed from the same lazily indexed recording. The *browse* store takes in
-the whole file, oldest first; the *playback* store takes in only the frames the
-:class:`~busconsole.playback.PlaybackClock` has reached, so its pairing, entity state
-and console log are those of that moment, and at the end it equals the browse store.
-Seeking backwards builds a fresh playback store up to the new position beside the
-shown one and swaps it in when it has caught up (the view never flashes empty).
+One store is fed from the lazily indexed recording, oldest first. Browse mode shows it
+whole; playback mode shows a :class:`~busconsole.store.view.StoreView` of it as of the
+:class:`~busconsole.playback.PlaybackClock`'s position, so pairing, console and counts
+are those of that moment; seeking anywhere is instant (nothing is re-fed).
 
 Loading is done in time-boxed batches (:meth:`FileSession.pump`) on the event loop,
 so a window opens on the first frames at once and stays responsive while a large
@@ -27,8 +25,9 @@ from typing import TYPE_CHECKING, Any
 from busconsole.frames import CapturedFrame
 from busconsole.playback import PlaybackClock
 from busconsole.sessions.base import CannotSendError, SessionStatus, check_sendable
-from busconsole.store import EventStore
 from busconsole.store.file import WINDOW_FRAMES, WINDOW_MB, FileStore
+from busconsole.store.shown import ShownStore
+from busconsole.store.view import StoreView
 
 if TYPE_CHECKING:
     from busconsole.sessions.live import LiveSession
@@ -74,11 +73,10 @@ class FileSession:
         self._window = (max(1, int(window_mb * 2**20)), max(1, window_frames))
         self.times = array("d")  # capture time of every loaded frame, made non-decreasing
         self.browse = self._new_store()
-        self.store: EventStore = self.browse  # the store on screen (the Session protocol's)
+        self.store: ShownStore = self.browse  # the store on screen (the Session protocol's)
         self.clock = PlaybackClock(self.times)
         self.mode = BROWSE
-        self.playback: FileStore | None = None
-        self.rebuilding: FileStore | None = None  # the next playback store, after a backward seek
+        self.playback: StoreView | None = None  # the one store as of the clock, in playback mode
         self.generation = 0  # bumped whenever ``store`` is set (again)
         self.live: LiveSession | None = None
         if to is not None:
@@ -121,7 +119,7 @@ class FileSession:
         if mode == self.mode:
             return
         if mode == PLAYBACK and self.playback is None:
-            self.playback = self._new_store()
+            self.playback = StoreView(self.browse, min(self.clock.position, len(self.browse)))
         if mode == BROWSE:
             self.clock.pause()
         self.mode = mode
@@ -152,10 +150,9 @@ class FileSession:
         deadline = time.perf_counter() + budget
         self._poll_follow(now)
         self.clock.tick(now)
-        busy = self._advance_playback(deadline) if self.mode == PLAYBACK else False
-        busy = self._load_browse(deadline) or busy
+        busy = self._load_browse(deadline)
         if self.playback is not None:
-            self.playback.now_ms = self.clock.session_time
+            self._advance_playback()
         self._update_status()
         return busy
 
@@ -188,22 +185,16 @@ class FileSession:
             self.browse.now_ms = self.times[-1] if self.times else None
         return not self.loaded
 
-    def _advance_playback(self, deadline: float) -> bool:
-        assert self.playback is not None
-        target = min(self.clock.position, len(self.times))
-        if self.rebuilding is None and len(self.playback) > target:
-            self.rebuilding = self._new_store()
-        if self.rebuilding is not None:
-            if len(self.rebuilding) > target:  # sought back again before it caught up
-                self.rebuilding = self._new_store()
-            self._feed(self.rebuilding, target, deadline)
-            if len(self.rebuilding) < target:
-                return True
-            self.playback, self.rebuilding = self.rebuilding, None
+    def _advance_playback(self) -> None:
+        """Move the view to the clock; a step back shows a new set of rows (the app rebinds)."""
+        view = self.playback
+        assert view is not None
+        target = min(self.clock.position, len(self.browse))
+        back = target < view.position
+        view.position = target
+        view.now_ms = self.clock.session_time
+        if back and self.mode == PLAYBACK:
             self._show()
-        if len(self.playback) < target:
-            self._feed(self.playback, target, deadline)
-        return len(self.playback) < target
 
     def _poll_follow(self, now: float) -> None:
         if self.follow and self.loaded and now - self._followed_at >= FOLLOW_SECONDS:

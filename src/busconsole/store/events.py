@@ -395,16 +395,18 @@ class EventStore:
             candidates.add(pair.reply)
         return array("I", sorted(i for i in candidates if self._req(i) == req))
 
-    def values(self, key: str) -> dict[str, int]:
-        """Each value seen for an indexed key (not ``req``) in the window, with its frame count."""
+    def values(self, key: str, before: int | None = None) -> dict[str, int]:
+        """Each value seen for an indexed key (not ``req``) in the window, with its frame count
+        (of the frames before index ``before``, when given)."""
         if key not in INDEX_KEYS or key == "req":
             tables = ", ".join(k for k in INDEX_KEYS if k != "req")
             raise KeyError(f"no value table for {key!r}; one of {tables}")
         out: dict[str, int] = {}
         for info in self._shapes.used():
             for value in self._values_of(info[0], key):
-                if info[4]:
-                    out[value] = out.get(value, 0) + len(info[4])
+                n = len(info[4]) if before is None else bisect.bisect_left(info[4], before)
+                if n:
+                    out[value] = out.get(value, 0) + n
         return out
 
     def counts_by_type(self) -> dict[str, int]:

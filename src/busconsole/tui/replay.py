@@ -22,7 +22,7 @@ from textual.actions import SkipAction
 from textual.binding import Binding, BindingType
 
 from busconsole.sessions.file import BROWSE, PLAYBACK, WINDOW_MB, FileSession
-from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 from busconsole.tui.app import BusConsoleApp
 from busconsole.tui.screens.replay_jump import JumpScreen
 from busconsole.tui.widgets.status import RateMeter
@@ -76,8 +76,7 @@ class ReplayApp(BusConsoleApp):
 
     def _fast_tick(self) -> None:
         file = self.file
-        if (file.clock.playing or file.rebuilding is not None or self._select_when_shown is not None
-                or self.stream.rows.behind):
+        if file.clock.playing or self._select_when_shown is not None or self.stream.rows.behind:
             self.tick()
 
     # ------------------------------------------------------------------ the tick
@@ -97,8 +96,8 @@ class ReplayApp(BusConsoleApp):
         self._select_pending()
         self.timeline.show(self._timeline_model(), self._errors_in_time())
 
-    def _show_store(self, store: EventStore) -> None:
-        """Point every view at ``store`` (browse and playback swap, or a rewind finished)."""
+    def _show_store(self, store: ShownStore) -> None:
+        """Point every view at ``store`` (browse and playback swap, or the clock went back)."""
         self.store = store
         self.status_bar.meter = RateMeter()  # its rates assume a store that only grows
         self.stream.store = store
@@ -112,7 +111,7 @@ class ReplayApp(BusConsoleApp):
     def _select_pending(self) -> None:
         index = self._select_when_shown
         file = self.file
-        if index is None or file.mode != PLAYBACK or file.rebuilding is not None or index >= len(self.store):
+        if index is None or file.mode != PLAYBACK or index >= len(self.store):
             return
         self._select_when_shown = None
         if not self.stream.jump_to_index(index):
@@ -131,7 +130,6 @@ class ReplayApp(BusConsoleApp):
         file = self.file
         times = file.times
         clock = file.clock
-        rebuilding = file.rebuilding
         if file.mode == PLAYBACK:
             position, at = clock.position, clock.session_time
         else:
@@ -149,7 +147,6 @@ class ReplayApp(BusConsoleApp):
             at_ms=at,
             progress=file.progress,
             phase=file.status.phase,
-            catching_up=len(rebuilding) / max(clock.position, 1) if rebuilding is not None else None,
         )
 
     def _errors_in_time(self) -> Sequence[float]:

@@ -15,7 +15,7 @@ from bisect import bisect_left, bisect_right
 from time import perf_counter
 
 from busconsole.filtering import Filter
-from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 
 FIRST_STEP = 50_000  # frames of the first slice of a budgeted filter
 
@@ -23,7 +23,7 @@ FIRST_STEP = 50_000  # frames of the first slice of a budgeted filter
 class RowIndex:
     """Row number -> store index for one filter; ``sync()`` catches up with the store."""
 
-    def __init__(self, store: EventStore, flt: Filter | None = None, budget: float | None = None) -> None:
+    def __init__(self, store: ShownStore, flt: Filter | None = None, budget: float | None = None) -> None:
         self.store = store
         self.filter = flt
         self.budget = budget  # seconds a filter may take per sync (None: all at once); the rest later

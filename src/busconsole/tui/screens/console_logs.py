@@ -16,7 +16,7 @@ from textual.widgets import Footer, Input, Static
 
 from busconsole.console import ConsoleEntry
 from busconsole.render import LEVEL_STYLES, fmt_time
-from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 from busconsole.tui.widgets.cursor_view import CursorView
 from busconsole.wire import CONSOLE_LEVELS
 
@@ -79,7 +79,7 @@ class ConsoleLogsScreen(Screen[None]):
         *(Binding(k, f"toggle_level('{lv}')", f"Show/hide {lv} messages") for k, lv in LEVEL_KEYS.items()),
     ]
 
-    def __init__(self, store: EventStore) -> None:
+    def __init__(self, store: ShownStore) -> None:
         super().__init__()
         self.store = store
         self.levels: set[str] = set(CONSOLE_LEVELS)

@@ -20,7 +20,7 @@ from textual.widgets import Static, TabbedContent, TabPane, TextArea
 from busconsole.console import ConsoleEntry, entries_from_obj
 from busconsole.render import LEVEL_STYLES, fmt_time, type_style
 from busconsole.state import Change
-from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 from busconsole.tui.widgets.json_tree import JsonTree, scalar_text
 from busconsole.tui.widgets.stream import row_text
 
@@ -76,7 +76,7 @@ def console_table(entries: list[ConsoleEntry]) -> Table:
 class DetailPane(Horizontal):
     """Tabs JSON / Raw / Pair / Diff / Effects / Console for one frame."""
 
-    def __init__(self, store: EventStore, *, id: str | None = None) -> None:
+    def __init__(self, store: ShownStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
         self.index: int | None = None

@@ -15,7 +15,7 @@ from rich.text import Text
 from busconsole.facts import FrameFacts
 from busconsole.filtering import Filter
 from busconsole.render import arrow, fmt_size, fmt_time, summary, type_style
-from busconsole.store import EventStore
+from busconsole.store.shown import ShownStore
 from busconsole.tui.rows import RowIndex
 from busconsole.tui.widgets.cursor_view import CursorView
 
@@ -92,7 +92,7 @@ GROWTH_EVERY = 1.0  # seconds between scroll-range updates for rows growing out 
 class StreamView(CursorView):
     """Every frame of the session (or of a filter), newest at the bottom."""
 
-    def __init__(self, store: EventStore, *, id: str | None = None) -> None:
+    def __init__(self, store: ShownStore, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.store = store
         self.rows = RowIndex(store)

@@ -36,7 +36,6 @@ class TimelineModel:
     at_ms: float | None  # the time the marker stands at
     progress: float = 1.0  # opening the file, 0..1
     phase: str = ""  # "indexing" / "loading" / "file" / "following"
-    catching_up: float | None = None  # a backward seek being rebuilt, 0..1
 
 
 def error_cells(times: Sequence[float], first: float, last: float, width: int) -> frozenset[int]:
@@ -114,9 +113,6 @@ def _labels(model: TimelineModel) -> Text:
     elif model.phase == "following":
         text.append("  │ ", "dim")
         text.append("following the file", "bold #87d787")
-    if model.catching_up is not None:
-        text.append("  │ ", "dim")
-        text.append(f"rewinding {model.catching_up:.0%}", "bold #ffd75f")
     return text
 
 

@@ -22,16 +22,13 @@ from busconsole.compose.json_text import locate, parse_json
 from busconsole.compose.placeholders import expand_placeholders, unknown_placeholders
 from busconsole.compose.templates import Templates
 from busconsole.protocol import (
-    REQUEST_TYPES,
     StellarQuery,
     build_mutation,
     build_query,
     build_subscribe,
     build_unsubscribe,
-    new_request_id,
-    now_ms,
 )
-from busconsole.wire import MUTATION_OPERATIONS
+from busconsole.wire import MUTATION_OPERATIONS, REQUEST_TYPES, new_request_id, now_ms
 
 __all__ = [
     "COMPOSE_TYPES",

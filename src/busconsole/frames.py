@@ -9,12 +9,9 @@ recording format's business (:mod:`busconsole.recording.format`), not the frame'
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from busconsole.wire import Malformed, decode
-
-if TYPE_CHECKING:
-    from busconsole.protocol import ParsedFrame
 
 Direction = Literal["in", "out"]
 IN: Direction = "in"
@@ -30,7 +27,6 @@ class CapturedFrame:
     raw: bytes
     binary: bool = False
     _obj: dict[str, Any] | Malformed | None = field(default=None, repr=False)
-    _parsed: ParsedFrame | None = field(default=None, repr=False)
 
     @property
     def size(self) -> int:
@@ -49,19 +45,10 @@ class CapturedFrame:
         return None if isinstance(d, Malformed) else d
 
     @property
-    def parsed(self) -> ParsedFrame:
-        """The typed frame (pydantic), or :class:`Malformed`."""
-        if self._parsed is None:
-            from busconsole.protocol import parse_obj  # pydantic: loaded only when a view asks
-
-            d = self.decoded
-            self._parsed = d if isinstance(d, Malformed) else parse_obj(d, self.raw)
-        return self._parsed
-
-    @property
     def malformed(self) -> Malformed | None:
-        p = self.parsed
-        return p if isinstance(p, Malformed) else None
+        """Why the frame is not a bus frame (the one decode's verdict), or None."""
+        d = self.decoded
+        return d if isinstance(d, Malformed) else None
 
     @property
     def type(self) -> str:

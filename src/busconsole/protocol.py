@@ -1,23 +1,19 @@
-"""The store-server bus protocol: lenient parsing of what is on the wire, strict building of what we send.
+"""Strict building of what busconsole sends on the bus (and the Stellar query checks).
 
-Parsing never raises: a debugger must show every frame, so anything that is not a
-valid frame becomes a :class:`Malformed` value carrying the reason. Unknown fields
-are kept (``extra="allow"``) because what was on the wire matters more than our
-model of it. Building is strict: a request we send must be right, and a mistake
-raises a pydantic ``ValidationError`` that names the field.
+Reading what is on the wire is :func:`busconsole.wire.decode`'s alone: a frame is a JSON
+object with a string ``type``, whatever else it holds, so there is one verdict on what is
+malformed. Building is strict: a request we send must be right, and a mistake raises a
+pydantic ``ValidationError`` that names the field.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal
 
-import orjson
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeInt, model_validator
 
 from busconsole.wire import (
     REQUEST_TYPES,
-    Malformed,
-    decode,
     new_request_id,
     now_ms,
 )
@@ -61,119 +57,6 @@ class ConsoleMessage(_Lenient):
     source: str | None = None
     sessionId: str | None = None
     stackTrace: str | None = None
-
-
-class Frame(_Lenient):
-    """Any well-formed frame; the per-type subclasses only add the fields they name."""
-
-    type: str
-    timestamp: float | None = None
-    requestId: str | None = None
-    entity: str | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return self.model_dump(mode="json", exclude_unset=True, by_alias=True)
-
-
-class QueryFrame(Frame):
-    payload: Any = None
-    query: Any = None
-
-    @property
-    def stellar(self) -> Any:
-        return self.payload if self.payload is not None else self.query
-
-
-class MutationFrame(Frame):
-    operation: str | None = None
-    payload: Any = None
-
-
-class SubscribeFrame(Frame):
-    pass
-
-
-class UnsubscribeFrame(Frame):
-    pass
-
-
-class ConsoleLogsFrame(Frame):
-    messages: list[ConsoleMessage] = Field(default_factory=list)
-
-
-class ConnectionFrame(Frame):
-    status: str | None = None
-
-
-class QueryResultFrame(Frame):
-    data: Any = None
-
-
-class MutationSuccessFrame(Frame):
-    operation: str | None = None
-    data: Any = None
-
-
-class SubscriptionDataFrame(Frame):
-    data: Any = None
-
-
-class StoreUpdateFrame(Frame):
-    data: Any = None
-
-
-class ConsoleLogsAckFrame(Frame):
-    received: Any = None
-
-
-class ErrorFrame(Frame):
-    error: Any = None
-
-
-FRAME_MODELS: dict[str, type[Frame]] = {
-    "QUERY": QueryFrame,
-    "MUTATION": MutationFrame,
-    "SUBSCRIBE": SubscribeFrame,
-    "UNSUBSCRIBE": UnsubscribeFrame,
-    "CONSOLE_LOGS": ConsoleLogsFrame,
-    "CONNECTION": ConnectionFrame,
-    "QUERY_RESULT": QueryResultFrame,
-    "MUTATION_SUCCESS": MutationSuccessFrame,
-    "SUBSCRIPTION_DATA": SubscriptionDataFrame,
-    "STORE_UPDATE": StoreUpdateFrame,
-    "CONSOLE_LOGS_ACK": ConsoleLogsAckFrame,
-    "ERROR": ErrorFrame,
-}
-
-
-ParsedFrame = Frame | Malformed
-
-# --------------------------------------------------------------------------- parsing
-
-
-def parse(raw: bytes | str, binary: bool = False) -> ParsedFrame:
-    """Lenient parse of one wire frame: a typed :class:`Frame` or a :class:`Malformed`."""
-    obj = decode(raw, binary)
-    if isinstance(obj, Malformed):
-        return obj
-    data = raw.encode("utf-8", "surrogatepass") if isinstance(raw, str) else bytes(raw)
-    return parse_obj(obj, data)
-
-
-def parse_obj(obj: dict[str, Any], raw: bytes = b"") -> ParsedFrame:
-    kind = obj.get("type")
-    if not isinstance(kind, str):
-        return Malformed("missing 'type'" if kind is None else "'type' is not a string", raw)
-    model = FRAME_MODELS.get(kind.upper(), Frame)
-    try:
-        frame = model.model_validate({**obj, "type": kind.upper()})
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        where = ".".join(str(p) for p in err["loc"]) or "frame"
-        return Malformed(f"{kind.upper()}: {where}: {err['msg']}", raw or orjson.dumps(obj))
-    except Exception as exc:  # noqa: BLE001 - a debugger must survive any input
-        return Malformed(f"unreadable frame: {exc}", raw or b"")
-    return frame
 
 
 # --------------------------------------------------------------------------- building

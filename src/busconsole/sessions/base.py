@@ -55,7 +55,8 @@ class SessionStatus:
         if self.phase == "reconnecting":
             retry_in = self.retry_in
             wait = f" in {retry_in:.0f} s" if retry_in is not None else ""
-            return f"reconnecting{wait} (attempt {self.attempt})"
+            why = f": {self.last_error}" if self.last_error else ""
+            return f"reconnecting{wait} (attempt {self.attempt}){why}"
         if self.phase == "failed" and self.last_error:
             return f"failed: {self.last_error}"
         return self.phase
@@ -134,6 +135,11 @@ class ClientActions:
         check_sendable(self, frame)
         assert self._client is not None  # can_send guarantees it
         await self._client.send(frame)
+
+    def reconnect_now(self) -> None:
+        """Try to connect at once instead of waiting out the backoff."""
+        if self._client is not None:
+            self._client.reconnect_now()
 
     async def subscribe(self, entity: str) -> None:
         self.subscriptions.setdefault(entity, 0)

@@ -36,6 +36,7 @@ MiB = 1024 * 1024
 Phase = Literal["connecting", "connected", "reconnecting", "failed", "closed"]
 
 _now = time.time
+STABLE_SECONDS = 1.0  # a connection that closes sooner does not reset the backoff
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
 _RETRYABLE_HTTP = (408, 429)
 
@@ -139,7 +140,7 @@ class BusClient:
         max_size: int = 100 * MiB,
         compression: str | None = None,
         initial_backoff: float = 0.5,
-        max_backoff: float = 30.0,
+        max_backoff: float = 5.0,
         offline_queue: int = 1000,
         ping_interval: float | None = 20.0,
         open_timeout: float = 10.0,
@@ -175,6 +176,7 @@ class BusClient:
         self._conn: DirectClientConnection | None = None  # the open connection
         self._ws: DirectClientConnection | None = None  # the same, once subscriptions and queue are flushed
         self._closing = asyncio.Event()
+        self._wake = asyncio.Event()  # reconnect_now(): skip the rest of a backoff wait
         self._settled = asyncio.Event()  # connected, failed or closed
         self._stopped = asyncio.Event()
         self._running = False
@@ -218,6 +220,7 @@ class BusClient:
         self._stopped.clear()
         closing = asyncio.ensure_future(self._closing.wait())
         attempt = 0
+        dropped = False  # a connection of this run was lost: the next one is a reconnection
         try:
             while not self._closing.is_set():
                 attempt += 1
@@ -231,12 +234,19 @@ class BusClient:
                     break
                 exc = opener.exception()
                 if exc is None:
-                    attempt = 0
+                    if dropped:
+                        self._mark("CLIENT_OPEN", attempt=attempt)
+                    opened = time.monotonic()
                     try:
                         error = await self._serve(opener.result())
                     except Exception as failure:  # raised by on_frame: the capture stops, visibly
                         self._fail(f"{type(failure).__name__}: {failure}")
                         raise
+                    if time.monotonic() - opened >= STABLE_SECONDS:
+                        attempt = 0  # a connection that held: the next drop starts the backoff again
+                    if not self._closing.is_set():
+                        dropped = True
+                        self._mark("CLIENT_CLOSE", reason=error)
                 elif _fatal(exc):
                     self._fail(describe(exc))
                     return
@@ -250,7 +260,10 @@ class BusClient:
                 delay = self._delay(attempt + 1)
                 self._set(phase="reconnecting", attempt=attempt + 1, retry_at=time.time() + delay,
                           last_error=error)
-                await asyncio.wait((closing,), timeout=delay)
+                self._wake.clear()
+                waking = asyncio.ensure_future(self._wake.wait())
+                await asyncio.wait((closing, waking), timeout=delay, return_when=asyncio.FIRST_COMPLETED)
+                waking.cancel()
             self._set(phase="closed", retry_at=None)
         finally:
             closing.cancel()
@@ -268,19 +281,32 @@ class BusClient:
                 p.future.set_exception(exc)
 
     def _delay(self, attempt: int) -> float:
-        """Wait before ``attempt`` (1 = first retry after a drop): exponential, capped, with ±20 %
-        jitter so many clients do not reconnect in step."""
+        """Wait before ``attempt`` (1 = first retry after a drop): exponential up to the cap, with
+        ±20 % jitter at the cap too, so many clients do not reconnect in step."""
         first, cap = self._backoff
-        return min(cap, first * 2 ** max(attempt - 1, 0) * random.uniform(0.8, 1.2))
+        return min(cap, first * 2 ** max(attempt - 1, 0)) * random.uniform(0.8, 1.2)
+
+    def reconnect_now(self) -> None:
+        """Cut a backoff wait short: try to connect at once (the reconnect key)."""
+        self._wake.set()
+
+    def _mark(self, kind: str, **fields: Any) -> None:
+        """A synthetic frame in the stream (and the recording) where a connection was lost or
+        re-established, so the gap between them reads as one, not as a quiet bus."""
+        if self.on_frame is None:
+            return
+        frame = {"type": kind, "conn": self.conn, **fields, "timestamp": int(_now() * 1000)}
+        self.on_frame(self._capture(orjson.dumps(frame), "in", False))
 
     async def _open(self) -> DirectClientConnection:
         ws = await connect(self.url, **self._connect_kw)
         assert isinstance(ws, DirectClientConnection)
-        ws.start(self._receive)
         return ws
 
     async def _serve(self, ws: DirectClientConnection) -> str:
-        """Re-subscribe, flush the offline queue, then receive until the connection ends."""
+        """Start receiving (frames that came with the handshake first), re-subscribe, flush the
+        offline queue, then receive until the connection ends."""
+        ws.start(self._receive)
         self._conn = ws
         self._set(phase="connected", attempt=0, last_error="")
         error = "connection closed"

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, NoReturn, ParamSpec, TypeVar
 
 import typer
@@ -68,6 +69,11 @@ SubscribeOpt = Annotated[
     list[str] | None,
     typer.Option("--subscribe", "-s", help="Subscribe to ENTITY (repeatable); replaces the profile's list.",
                  show_default=False),
+]
+ServerLogsOpt = Annotated[
+    Path | None,
+    typer.Option("--server-logs", help="Also follow the store server's log folder DIR: the frontends' console "
+                 "logs without a proxy.", metavar="DIR", show_default=False),
 ]
 FilterOpt = Annotated[
     str | None,

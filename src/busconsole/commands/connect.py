@@ -10,6 +10,7 @@ from busconsole.commands.common import (
     FilterOpt,
     HeaderOpt,
     ProfileOpt,
+    ServerLogsOpt,
     SubscribeOpt,
     TokenOpt,
     UrlArg,
@@ -36,6 +37,7 @@ def register(app: typer.Typer) -> None:
         profile: ProfileOpt = None,
         subscribe: SubscribeOpt = None,
         filter_text: FilterOpt = None,
+        server_logs: ServerLogsOpt = None,
         no_record: Annotated[bool, typer.Option("--no-record", help="Do not record this session.")] = False,
         read_only: Annotated[
             bool | None, typer.Option("--read-only", help="Refuse to send MUTATION frames.", show_default=False)
@@ -48,5 +50,5 @@ def register(app: typer.Typer) -> None:
         from busconsole.tui.app import BusConsoleApp
 
         session = LiveSession(opts.url, headers=opts.headers, subscribe=opts.subscribe,
-                              record=not no_record, read_only=opts.read_only)
+                              record=not no_record, read_only=opts.read_only, server_logs=server_logs)
         BusConsoleApp(session, filter_text=filter_text or "").run()

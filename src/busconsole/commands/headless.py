@@ -5,6 +5,7 @@ connection changes as stderr lines, and one client run from start to a clean clo
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from busconsole.commands.common import note
@@ -78,18 +79,26 @@ async def run_client(
     on_frame: Callable[[CapturedFrame], None],
     on_state: Callable[[ConnectionState], None],
     until: Awaitable[object],
+    server_logs: Path | None = None,
 ) -> Phase:
     """Run a client (reconnecting by itself) until ``until`` finishes or the client ends on
     its own, then close it. Returns the phase it had before the close (``failed`` when the
     server refused it for good)."""
     import asyncio
+    import itertools
 
     from busconsole.transport.client import BusClient
 
     waiter = asyncio.ensure_future(until)
+    seq = itertools.count(1)  # the client's frames and the log folder's share one numbering
+    following: asyncio.Task[None] | None = None
     try:
         async with BusClient(opts.url, headers=opts.headers, subscribe=opts.subscribe, on_frame=on_frame,
-                             on_state=on_state) as client:
+                             on_state=on_state, seq=seq) as client:
+            if server_logs is not None:
+                from busconsole.recording.follow import FolderFollower, follow_folder
+
+                following = asyncio.create_task(follow_folder(FolderFollower(server_logs, seq.__next__), on_frame))
             assert client.task is not None
             await asyncio.wait((client.task, waiter), return_when=asyncio.FIRST_COMPLETED)
             phase = client.state.phase
@@ -98,3 +107,5 @@ async def run_client(
             return phase
     finally:
         waiter.cancel()
+        if following is not None:
+            following.cancel()

@@ -16,6 +16,7 @@ from busconsole.commands.common import (
     FilterOpt,
     HeaderOpt,
     ProfileOpt,
+    ServerLogsOpt,
     SubscribeOpt,
     TokenOpt,
     UrlArg,
@@ -61,6 +62,7 @@ def register(app: typer.Typer) -> None:
         ),
         subscribe: SubscribeOpt = None,
         filter_expr: FilterOpt = None,
+        server_logs: ServerLogsOpt = None,
         duration: Annotated[
             float | None, typer.Option("--duration", help="Stop after S seconds.", show_default=False)
         ] = None,
@@ -100,7 +102,8 @@ def register(app: typer.Typer) -> None:
             die("--max-frames must be positive", EXIT_USAGE)
         _check_output(output, force=force, append=append, rotate_mb=rotate_mb)
         redactor = Redactor([*opts.redact, *(redact or ())], defaults=not no_default_redact)
-        code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb, append))
+        code = asyncio.run(_record(opts, output, redactor, keep, duration, max_frames, rotate_mb, append,
+                                   server_logs))
         raise typer.Exit(code)
 
 
@@ -113,6 +116,7 @@ async def _record(
     max_frames: int | None,
     rotate_mb: float | None,
     append: bool = False,
+    server_logs: Path | None = None,
 ) -> int:
     import asyncio
     import signal
@@ -156,7 +160,7 @@ async def _record(
         loop.add_signal_handler(sig, stop.set)
     started = time.monotonic()
     try:
-        await run_client(opts, on_frame, on_state, _progress(writer, stop, started, duration))
+        await run_client(opts, on_frame, on_state, _progress(writer, stop, started, duration), server_logs)
     finally:
         try:
             writer.close()

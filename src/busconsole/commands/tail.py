@@ -8,6 +8,7 @@ still shows each frame without a visible delay.
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -20,6 +21,7 @@ from busconsole.commands.common import (
     FilterOpt,
     HeaderOpt,
     ProfileOpt,
+    ServerLogsOpt,
     SubscribeOpt,
     TokenOpt,
     UrlArg,
@@ -64,7 +66,8 @@ def batch_output(frames: Sequence[CapturedFrame], redactor: Redactor, as_json: b
 
 
 async def stream(
-    opts: ConnectOptions, keep: Predicate | None, as_json: bool, count: int | None, color: bool
+    opts: ConnectOptions, keep: Predicate | None, as_json: bool, count: int | None, color: bool,
+    server_logs: Path | None = None,
 ) -> int:
     """Run until ``count`` frames were printed, stdout closes, or the client fails."""
     import asyncio
@@ -115,7 +118,7 @@ async def stream(
             timer = loop.call_later(FLUSH_DELAY, flush)
 
     try:
-        phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), done.wait())
+        phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), done.wait(), server_logs)
     finally:
         if pending:
             flush()
@@ -134,6 +137,7 @@ def register(app: typer.Typer) -> None:
             list[str] | None, typer.Option("--entity", "-e", help="Only frames of ENTITY (repeatable, or a,b).")
         ] = None,
         filter_expr: FilterOpt = None,
+        server_logs: ServerLogsOpt = None,
         as_json: Annotated[bool, typer.Option("--json", help="One recording-format JSON line per frame.")] = False,
         count: Annotated[int | None, typer.Option("--count", "-n", min=1, help="Exit after N frames.")] = None,
         color: Annotated[
@@ -157,7 +161,7 @@ def register(app: typer.Typer) -> None:
         if color is None:
             color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
         try:
-            code = asyncio.run(stream(opts, keep, as_json, count, color and not as_json))
+            code = asyncio.run(stream(opts, keep, as_json, count, color and not as_json, server_logs))
         except KeyboardInterrupt:
             raise typer.Exit(130) from None
         raise typer.Exit(code)

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from busconsole.frames import CapturedFrame
+from busconsole.recording.follow import FolderFollower, follow_folder
 from busconsole.recording.redact import redacted_url
 from busconsole.sessions.base import ClientActions, SessionStatus
 from busconsole.store import EventStore
 
 if TYPE_CHECKING:
-    from busconsole.frames import CapturedFrame
     from busconsole.recording.writer import RecordingWriter
     from busconsole.transport.client import BusClient, ConnectionState
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 class LiveSession(ClientActions):
@@ -33,6 +41,7 @@ class LiveSession(ClientActions):
         record: bool = True,
         read_only: bool = False,
         max_frames: int | None = None,
+        server_logs: Path | None = None,
     ) -> None:
         self.url = url
         self.title = redacted_url(url)
@@ -46,6 +55,8 @@ class LiveSession(ClientActions):
         self._unwritten: list[CapturedFrame] = []
         self._client: BusClient | None = None
         self._running = contextlib.AsyncExitStack()  # the client, while started
+        self._seq = itertools.count(1)  # the client's frames and the log folder's share one numbering
+        self.server_logs = server_logs
 
     @property
     def recording(self) -> bool:
@@ -63,9 +74,14 @@ class LiveSession(ClientActions):
             subscribe=list(self.subscriptions),
             on_frame=self._on_frame,
             on_state=self._on_state,
+            seq=self._seq,
         ))
         assert self._client.task is not None
         self._client.task.add_done_callback(self._ended)
+        if self.server_logs is not None:
+            follower = FolderFollower(self.server_logs, self._seq.__next__)
+            task = asyncio.create_task(follow_folder(follower, self._on_frame), name="busconsole-server-logs")
+            self._running.push_async_callback(_cancel, task)
 
     def _ended(self, task: asyncio.Task[None]) -> None:
         """The client stopped: on a failure inside it, the status says so instead of "connected"."""

@@ -74,3 +74,21 @@ async def test_store_session_cannot_send() -> None:
     assert not session.can_send
     with pytest.raises(CannotSendError):
         await session.send({"type": "QUERY"})
+
+
+async def test_a_live_session_reads_frames_that_left_its_window_back_from_its_recording(server: Any) -> None:
+    session = LiveSession(server.url, subscribe=("partner",), max_frames=40)
+    await session.start()
+    try:
+        await until(lambda: session.status.phase == "connected", "the connection")
+        for _ in range(60):
+            await session.send(build_query("partner", {"kind": "partner"}))
+        await until(lambda: len(session.store) >= 120, "frames past the window")
+        store = session.store
+        assert store.window_start > 0 and store.first_index == 0  # every frame still reachable
+        seqs = [store.frame(i).seq for i in range(len(store))]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+        early = store.frame(1)
+        assert early.type == "SUBSCRIBE" and early.raw.startswith(b"{")
+    finally:
+        await session.stop()

@@ -15,8 +15,47 @@ from busconsole.sessions.base import ClientActions, SessionStatus
 from busconsole.store import EventStore
 
 if TYPE_CHECKING:
+    from busconsole.recording.reader import Recording
     from busconsole.recording.writer import RecordingWriter
     from busconsole.transport.client import BusClient, ConnectionState
+
+
+WINDOW_FRAMES = 250_000  # frames held in memory; older ones are read back from the recording
+WINDOW_BYTES = 48 * 2**20
+
+
+class _ReadBack:
+    """The session's own recording as the store's source: frames that left the memory window
+    are read back from the file the session is writing (indexed as far as it was needed)."""
+
+    def __init__(self, writer: RecordingWriter) -> None:
+        self._writer = writer
+        self._path = Path(writer.path)
+        self._rec: Recording | None = None
+        self._upto: int | None = None  # after a failed write, later frames are not where expected
+
+    def __len__(self) -> int:
+        return self._writer.frames if self._upto is None else self._upto
+
+    def freeze(self) -> None:
+        """A write failed: only the frames written before it are read back."""
+        if self._upto is None:
+            self._upto = self._writer.frames
+
+    def frame(self, i: int) -> CapturedFrame:
+        rec = self._rec
+        if rec is None:
+            from busconsole.recording.reader import open_recording
+
+            rec = self._rec = open_recording([self._path], follow=True)
+            rec.wait()
+        if i >= len(rec):
+            rec.refresh()
+        return rec.frame(i)
+
+    def close(self) -> None:
+        if self._rec is not None:
+            self._rec.close()
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:
@@ -45,7 +84,7 @@ class LiveSession(ClientActions):
     ) -> None:
         self.url = url
         self.title = redacted_url(url)
-        self.store = EventStore(max_frames=max_frames) if max_frames else EventStore()
+        self.store = EventStore(max_frames=max_frames or WINDOW_FRAMES, max_bytes=WINDOW_BYTES)
         self.status = SessionStatus(phase="connecting")
         self.subscriptions: dict[str, int] = dict.fromkeys(subscribe, 0)
         self.read_only = read_only
@@ -96,6 +135,8 @@ class LiveSession(ClientActions):
         with contextlib.suppress(Exception):  # a failure of the client was shown by _ended already
             await self._running.aclose()
         self.set_recording(False)
+        if isinstance(self.store.source, _ReadBack):
+            self.store.source.close()
         self.status.phase = "closed"
 
     def set_recording(self, on: bool) -> None:
@@ -106,6 +147,8 @@ class LiveSession(ClientActions):
             self._writer = new_session_writer(self.title)
             self.status.recording_path = Path(self._writer.path)
             self.status.recording_bytes = 0
+            if self.store.source is None and not len(self.store):  # store index i is the file's frame i
+                self.store.source = _ReadBack(self._writer)
         elif not on and self._writer is not None:
             self._write_out()
             self._writer.close()
@@ -133,6 +176,8 @@ class LiveSession(ClientActions):
                 self._writer.write_many(frames)
             except Exception as exc:  # noqa: BLE001 - disk full, I/O error or a bug: counted and shown, never lost silently
                 self.status.unrecorded += len(frames)
+                if isinstance(self.store.source, _ReadBack):
+                    self.store.source.freeze()
                 self.status.record_error = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
                 return
             self.status.recording_bytes = self._writer.bytes

@@ -13,7 +13,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import tempfile
 import time
+from pathlib import Path
 
 import orjson
 import psutil
@@ -23,8 +25,10 @@ from textual.strip import Strip
 from textual.widgets import Log
 
 from busconsole.frames import CapturedFrame
+from busconsole.recording.writer import RecordingWriter
 from busconsole.render import pretty_line
 from busconsole.sessions.base import StoreSession
+from busconsole.sessions.live import WINDOW_BYTES, WINDOW_FRAMES, ReadBack
 from busconsole.store import EventStore
 from busconsole.tui.app import BusConsoleApp
 
@@ -73,20 +77,30 @@ async def key_to_screen(app: BusConsoleApp, key: str, limit: float = 2.0) -> flo
     return ((drawn[0] if drawn else time.perf_counter()) - k0) * 1000
 
 
-async def bench_app(n: int, rate: int, seconds: float) -> dict[str, float]:
-    store = EventStore()
+async def bench_app(n: int, rate: int, seconds: float, day: bool = False) -> dict[str, float]:
+    """``day``: the live session's bounded window, older frames read back from a recording written
+    as frames arrive (what ``connect`` does), to see memory stay flat over millions of frames."""
+    store = EventStore(max_frames=WINDOW_FRAMES, max_bytes=WINDOW_BYTES) if day else EventStore()
+    writer = None
+    if day:
+        folder = tempfile.mkdtemp(prefix="busconsole-bench-")
+        writer = RecordingWriter(Path(folder) / "day.jsonl", "bench")
+        store.source = ReadBack(writer)
     app = BusConsoleApp(StoreSession(store, "bench", phase="connected"))
     frames = make_frames(n)
     async with app.run_test(size=(140, 40)) as pilot:
         c0, w0 = cpu(), time.perf_counter()
         for f in frames:
             store.append(f)
+        if writer is not None:
+            writer.write_many(frames)
         await pilot.pause(0.3)  # one tick draws the last page
         ingest_cpu, ingest_wall = cpu() - c0, time.perf_counter() - w0
         assert len(app.stream.rows) == n
         # sustained: every 10 ms the sender appends what ``rate`` owes since the start, as a
         # socket would hand over what queued while the loop was busy, while keys are pressed
         sent, lat = 0, []
+        marks: dict[int, float] = {}  # millions of frames -> RSS (MB) when reached
         start = time.perf_counter()
         pool = make_frames(rate // 10, n)  # up to 100 ms of frames in one slice
         next_key = start + 0.5
@@ -95,7 +109,11 @@ async def bench_app(n: int, rate: int, seconds: float) -> dict[str, float]:
             owed = min(int(rate * (slice_start - start)) - sent, len(pool))
             for f in pool[:owed]:
                 store.append(f)
+            if writer is not None and owed > 0:
+                writer.write_many(pool[:owed])
             sent += max(owed, 0)
+            if day and sent and sent // 1_000_000 != (sent - max(owed, 0)) // 1_000_000:
+                marks[sent // 1_000_000] = psutil.Process().memory_info().rss / 2**20
             if slice_start >= next_key:
                 lat.append(await key_to_screen(app, "up"))
                 next_key = slice_start + 0.5
@@ -104,10 +122,15 @@ async def bench_app(n: int, rate: int, seconds: float) -> dict[str, float]:
         await pilot.pause(0.5)
         backlog = len(store) - (app.stream.rows.index(len(app.stream.rows) - 1) + 1) if not app.stream.paused else -1
         rss = psutil.Process().memory_info().rss / 2**20
+        if day:
+            assert store.frame(0).seq == 1  # the first frame, long gone from memory, read back
+    if writer is not None:
+        writer.close()
     lat.sort()
     return {"ingest_cpu": ingest_cpu, "ingest_wall": ingest_wall, "rate": sent / elapsed,
             "backlog": backlog, "key_p50": lat[len(lat) // 2] if lat else -1,
-            "key_max": lat[-1] if lat else -1, "rss_mb": rss}
+            "key_max": lat[-1] if lat else -1, "rss_mb": rss,
+            **{f"rss_at_{m}m": v for m, v in marks.items()}}
 
 
 class LogApp(App[None]):
@@ -132,7 +155,16 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=100_000)
     ap.add_argument("--rate", type=int, default=25_000, help="frames/s offered (the target is 20,000)")
     ap.add_argument("--seconds", type=float, default=10.0)
+    ap.add_argument("--day", action="store_true", help="the live window and read-back: RSS after 1M and 3M "
+                    "frames at --rate (runs 150 s at 20k/s)")
     args = ap.parse_args()
+    if args.day:
+        r = asyncio.run(bench_app(args.frames, args.rate, min(3_000_000 / args.rate + 2, 200.0), day=True))
+        for m in (1, 2, 3):
+            if f"rss_at_{m}m" in r:
+                print(f"whole day: RSS after {m}M frames at {args.rate:,}/s: {r[f'rss_at_{m}m']:.0f} MB   [target <= 250 MB]")
+        print(f"key to screen under load: p50 {r['key_p50']:.1f} ms, max {r['key_max']:.1f} ms   [target < 100 ms]")
+        return
     r = asyncio.run(bench_app(args.frames, args.rate, min(args.seconds, 60.0)))
     peer = asyncio.run(bench_log(args.frames))
     print(f"busconsole TUI: {args.frames:,} frames ingested in {r['ingest_cpu']:.2f} s CPU "

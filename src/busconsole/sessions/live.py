@@ -24,7 +24,7 @@ WINDOW_FRAMES = 250_000  # frames held in memory; older ones are read back from 
 WINDOW_BYTES = 48 * 2**20
 
 
-class _ReadBack:
+class ReadBack:
     """The session's own recording as the store's source: frames that left the memory window
     are read back from the file the session is writing (indexed as far as it was needed)."""
 
@@ -135,7 +135,7 @@ class LiveSession(ClientActions):
         with contextlib.suppress(Exception):  # a failure of the client was shown by _ended already
             await self._running.aclose()
         self.set_recording(False)
-        if isinstance(self.store.source, _ReadBack):
+        if isinstance(self.store.source, ReadBack):
             self.store.source.close()
         self.status.phase = "closed"
 
@@ -148,7 +148,7 @@ class LiveSession(ClientActions):
             self.status.recording_path = Path(self._writer.path)
             self.status.recording_bytes = 0
             if self.store.source is None and not len(self.store):  # store index i is the file's frame i
-                self.store.source = _ReadBack(self._writer)
+                self.store.source = ReadBack(self._writer)
         elif not on and self._writer is not None:
             self._write_out()
             self._writer.close()
@@ -176,7 +176,7 @@ class LiveSession(ClientActions):
                 self._writer.write_many(frames)
             except Exception as exc:  # noqa: BLE001 - disk full, I/O error or a bug: counted and shown, never lost silently
                 self.status.unrecorded += len(frames)
-                if isinstance(self.store.source, _ReadBack):
+                if isinstance(self.store.source, ReadBack):
                     self.store.source.freeze()
                 self.status.record_error = getattr(exc, "strerror", None) or f"{type(exc).__name__}: {exc}"
                 return

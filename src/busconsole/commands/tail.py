@@ -117,11 +117,27 @@ async def stream(
         elif timer is None:
             timer = loop.call_later(FLUSH_DELAY, flush)
 
+    import signal
+
+    stopped_by: list[int] = []
+
+    def stop(code: int) -> None:
+        stopped_by.append(code)
+        done.set()
+
+    # Explicit handlers: a script's background job starts with SIGINT ignored, and Python then
+    # never raises KeyboardInterrupt. SIGINT ends with 130 as a shell expects, SIGTERM with 0.
+    loop.add_signal_handler(signal.SIGINT, stop, 130)
+    loop.add_signal_handler(signal.SIGTERM, stop, EXIT_OK)
     try:
         phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), done.wait(), server_logs)
     finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
         if pending:
             flush()
+    if stopped_by:
+        return stopped_by[0]
     return EXIT_UNREACHABLE if phase == "failed" else EXIT_OK
 
 

@@ -8,11 +8,11 @@ import asyncio
 import time
 
 import orjson
+from tests.integration.test_client import WAIT, Watch, running
 from websockets.asyncio.server import ServerConnection, serve
 
 from busconsole.server.runner import ServerThread
 from busconsole.transport.client import BusClient
-from tests.integration.test_client import WAIT, Watch, running
 
 
 async def test_a_lost_and_regained_connection_are_rows_in_the_stream(server: ServerThread) -> None:

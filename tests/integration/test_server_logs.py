@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from tests.conftest import until
 from websockets.sync.client import connect
 
 from busconsole.recording.follow import FolderFollower
 from busconsole.sessions.live import LiveSession
-from tests.conftest import until
 
 
 def send_console_logs(url: str, message: str) -> None:

@@ -39,6 +39,12 @@ def register(app: typer.Typer) -> None:
         log_dir: Annotated[
             Path | None, typer.Option(help="Append CONSOLE_LOGS to console-logs-YYYY-MM-DD.jsonl here.")
         ] = None,
+        redis: Annotated[
+            str | None,
+            typer.Option(help="Scale out: share --db with the other instances using this Redis "
+                         "(redis://HOST:PORT/DB); mutations reach every instance's subscribers.",
+                         show_default=False),
+        ] = None,
     ) -> None:
         from busconsole import paths
         from busconsole.server.app import ReferenceServer
@@ -50,10 +56,17 @@ def register(app: typer.Typer) -> None:
             note(f"warning: --host {host} is not loopback; anyone who can reach it can read and change the store")
         database = db if db is not None else str(paths.ensure(paths.data_dir()) / "store.db")
         try:
-            server = ReferenceServer(host, port, database, seed_demo, compat, log_dir, simulate)
+            server = ReferenceServer(host, port, database, seed_demo, compat, log_dir, simulate, redis=redis)
+        except ValueError as exc:
+            die(f"--redis: {exc}", EXIT_USAGE)
+        try:
             asyncio.run(run_until_signalled(server, signals=(signal.SIGINT, signal.SIGTERM), announce=note))
         except OSError as exc:
             die(f"cannot listen on {host}:{port}: {exc.strerror or exc}", 1)
+        except Exception as exc:  # noqa: BLE001 - redis' own errors: one line, no traceback
+            if type(exc).__module__.startswith("redis"):
+                die(f"--redis {redis}: {exc}", 1)
+            raise
 
 
 def _is_loopback(host: str) -> bool:

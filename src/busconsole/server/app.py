@@ -16,6 +16,7 @@ bounded (see :mod:`busconsole.server.received`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +30,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.frames import CloseCode
 
 from busconsole.server.db import EntityStore
+from busconsole.server.fanout import Change, RedisFanout
 from busconsole.server.handlers import Bus, error, stamp
 from busconsole.server.received import ReceivedFrames
 from busconsole.server.seed import KINDS, seed_demo
@@ -48,6 +50,7 @@ MAX_BUFFER = 16 * 2**20
 # before its TCP connection is dropped (its backlog is held until then).
 SLOW_CLOSE_TIMEOUT = 5.0
 SLOW_CLOSE_CODE = CloseCode.POLICY_VIOLATION
+ECHO_TIMEOUT = 2.0  # how long a mutation's reply waits for its change to come back from Redis
 log = logging.getLogger("busconsole.server")
 
 
@@ -64,6 +67,7 @@ class _Answer:
 
     replies: list[str]
     updates: list[tuple[str, str]]
+    change: tuple[str, int, Frame | None] | None = None  # for the other instances (serve --redis)
 
 
 def open_store(db: str | Path | EntityStore, seed: bool) -> EntityStore:
@@ -88,6 +92,7 @@ class ReferenceServer:
         simulate: int = 0,
         max_buffer: int = MAX_BUFFER,
         received: ReceivedFrames | None = None,
+        redis: str | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -103,6 +108,11 @@ class ReferenceServer:
         self._tasks: set[asyncio.Task[None]] = set()
         self._server: Server | None = None
         self._frontends: asyncio.Task[None] | None = None
+        if redis is not None and self.store.path == ":memory:":
+            raise ValueError("instances behind Redis share a database file: give db a path, not :memory:")
+        self.fanout = RedisFanout(redis, self._changed) if redis is not None else None
+        self.store.deferred = self.fanout is not None
+        self._echoes: dict[tuple[str, int], asyncio.Event] = {}  # our changes, until the channel returns them
 
     @property
     def url(self) -> str:
@@ -126,6 +136,8 @@ class ReferenceServer:
             logger=log,
         )
         self.port = self._server.sockets[0].getsockname()[1]
+        if self.fanout is not None:
+            await self.fanout.start()
         if self.simulate:
             from busconsole.server.simulate import run_frontends
 
@@ -140,6 +152,8 @@ class ReferenceServer:
             self._frontends = None
         if self._server is None:
             return
+        if self.fanout is not None:
+            await self.fanout.stop()
         server, self._server = self._server, None
         server.close(close_connections=True)
         await server.wait_closed()
@@ -183,22 +197,50 @@ class ReferenceServer:
         answer = await asyncio.get_running_loop().run_in_executor(
             self._worker, self._work, message, client.subscriptions
         )
+        if answer.change is not None and self.fanout is not None:
+            # The reply waits for the change to come back from the channel: by then it is in
+            # this instance's copy (the sender reads its own write) and ordered on every instance.
+            echo = self._echoes[answer.change[:2]] = asyncio.Event()
+            await self.fanout.publish(*answer.change)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(echo.wait(), ECHO_TIMEOUT)
         for reply in answer.replies:
             await client.ws.send(reply)
         for entity, frame in answer.updates:
             self._broadcast(entity, frame)
 
     def _work(self, message: bytes | str, subscriptions: set[str]) -> _Answer:
-        """On the worker thread: answer ``message`` and build the updates it causes."""
+        """On the worker thread: answer ``message`` and build the updates it causes (a mutation's,
+        behind Redis, when it comes back from the channel)."""
         try:
             outcome = self.bus.handle(message, subscriptions)
-            wanted = [e for e in outcome.updated if self._subscribed(e)]
-            return _Answer(
-                [_dump(r) for r in outcome.replies], [(e, _dump(f)) for e, f in self.bus.updates(wanted)]
-            )
+            if outcome.change is not None and self.fanout is not None:
+                return _Answer([_dump(r) for r in outcome.replies], [], outcome.change)
+            return _Answer([_dump(r) for r in outcome.replies], self._updates(outcome.updated))
         except Exception as exc:  # noqa: BLE001 - no frame may take the server down
             log.exception("frame handling failed")
             return _Answer([_dump(error(f"internal error: {type(exc).__name__}: {exc}"))], [])
+
+    def _updates(self, entities: list[str]) -> list[tuple[str, str]]:
+        wanted = [e for e in entities if self._subscribed(e)]
+        return [(e, _dump(f)) for e, f in self.bus.updates(wanted)]
+
+    async def _changed(self, change: Change) -> None:
+        """A mutation of any instance, in channel order: take a foreign row into the copy, then
+        send the STORE_UPDATEs it causes here (on the worker, after the frames before it)."""
+        if self._worker is None:
+            return
+
+        def work() -> list[tuple[str, str]]:
+            self.store.apply(change.kind, change.id, change.row)
+            return self._updates(self.bus.readers_of(change.kind))
+
+        for entity, frame in await asyncio.get_running_loop().run_in_executor(self._worker, work):
+            self._broadcast(entity, frame)
+        if self.fanout is not None and change.origin == self.fanout.instance:
+            echo = self._echoes.pop((change.kind, change.id), None)
+            if echo is not None:
+                echo.set()
 
     def _subscribed(self, entity: str) -> bool:
         # list() copies the set in one step, safe while the loop thread adds or removes clients.

@@ -67,11 +67,16 @@ class EntityStore:
             if not Path(self.path).exists():
                 Path(self.path).touch(mode=0o600)
         # The server may restart on a new thread (ServerThread.restart) with the same store.
-        self._db = sqlite3.connect(self.path, check_same_thread=False)
+        self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=10.0)
         self._lock = threading.Lock()
+        if self.path != ":memory:":  # other instances may share the file (serve --redis)
+            self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(SCHEMA)
         self._db.commit()
         self.kinds = frozenset(k.lower() for k in kinds)
+        # Behind Redis, a write reaches the in-memory copy only when it comes back from the
+        # channel (:meth:`apply`), so every instance's copy changes in the same order.
+        self.deferred = False
         self._rows: dict[str, dict[int, Row]] = {}
         for kind, rid, doc in self._db.execute("SELECT kind, id, doc FROM rows ORDER BY kind, id"):
             self._rows.setdefault(kind, {})[rid] = orjson.loads(doc)
@@ -92,18 +97,18 @@ class EntityStore:
 
     def create(self, kind: str, payload: dict[str, Any]) -> Row:
         table = self._rows.setdefault(kind.lower(), {})
+        stamp = _now_iso()
+        row = {k: v for k, v in payload.items() if k != "id"}
+        row.setdefault("createdAt", stamp)
+        row.setdefault("updatedAt", stamp)
         if payload.get("id") is not None:
             rid = row_id(payload["id"])
             if rid in table:
                 raise MutationError(f"{kind} {rid} already exists")
-        else:
-            rid = max(table, default=0) + 1
-        stamp = _now_iso()
-        row = {"id": rid, **{k: v for k, v in payload.items() if k != "id"}}
-        row.setdefault("createdAt", stamp)
-        row.setdefault("updatedAt", stamp)
-        self._write(kind, rid, row)
-        return row
+            row = {"id": rid, **row}
+            self._write(kind, rid, row)
+            return row
+        return self._write_new(kind, row)
 
     def update(self, kind: str, payload: dict[str, Any]) -> Row:
         rid = self._existing_id(kind, payload)
@@ -116,7 +121,10 @@ class EntityStore:
         with self._lock:
             self._db.execute("DELETE FROM rows WHERE kind = ? AND id = ?", (kind.lower(), rid))
             self._db.commit()
-        return self._rows[kind.lower()].pop(rid)
+        row = self._rows[kind.lower()][rid]
+        if not self.deferred:
+            del self._rows[kind.lower()][rid]
+        return row
 
     def insert_many(self, kind: str, rows: list[Row]) -> None:
         """Bulk load (seeding): one transaction, ids taken from the rows."""
@@ -141,6 +149,38 @@ class EntityStore:
             raise MutationError(f"{kind} {rid} not found")
         return rid
 
+    def _write_new(self, kind: str, fields: Row) -> Row:
+        """A new row under the next free id, taken from the database in the same transaction:
+        instances sharing the file never hand out one id twice."""
+        table = self._rows.setdefault(kind.lower(), {})
+        with self._lock:
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                (top,) = self._db.execute("SELECT COALESCE(MAX(id), 0) FROM rows WHERE kind = ?", (kind.lower(),)).fetchone()
+                rid = max(int(top), max(table, default=0)) + 1
+                row = {"id": rid, **fields}
+                try:
+                    doc = orjson.dumps(row).decode()
+                except orjson.JSONEncodeError as exc:
+                    raise MutationError(f"payload cannot be stored: {exc}") from None
+                self._db.execute("INSERT INTO rows (kind, id, doc) VALUES (?, ?, ?)", (kind.lower(), rid, doc))
+                self._db.commit()
+            except BaseException:
+                self._db.rollback()
+                raise
+        if not self.deferred:
+            table[rid] = row
+        return row
+
+    def apply(self, kind: str, rid: int, row: Row | None) -> None:
+        """A write (ours or another instance's) came back from the channel: ``row`` (None:
+        deleted) goes into the copy, in channel order."""
+        table = self._rows.setdefault(kind.lower(), {})
+        if row is None:
+            table.pop(rid, None)
+        else:
+            table[rid] = row
+
     def _write(self, kind: str, rid: int, row: Row) -> None:
         try:
             doc = orjson.dumps(row).decode()
@@ -149,5 +189,6 @@ class EntityStore:
         with self._lock:
             self._db.execute("INSERT OR REPLACE INTO rows (kind, id, doc) VALUES (?, ?, ?)", (kind.lower(), rid, doc))
             self._db.commit()
-        self._rows.setdefault(kind.lower(), {})[rid] = row
+        if not self.deferred:
+            self._rows.setdefault(kind.lower(), {})[rid] = row
 

@@ -52,6 +52,7 @@ class Outcome:
 
     replies: list[Frame] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
+    change: tuple[str, int, Frame | None] | None = None  # a mutation's row (kind, id, row; None: deleted)
 
 
 def stamp(frame: Frame) -> Frame:
@@ -168,7 +169,7 @@ class Bus:
                 out.append((entity, {**error(f"STORE_UPDATE of {entity!r} failed: {exc}"), "entity": entity}))
         return out
 
-    def _readers_of(self, kind: str) -> list[str]:
+    def readers_of(self, kind: str) -> list[str]:
         """The kind itself and every store whose last query reads it: what a mutation changes."""
         return sorted({kind.lower()} | self.queries.readers(kind))
 
@@ -213,7 +214,7 @@ class Bus:
         reply: Frame = {"type": "MUTATION_SUCCESS", "entity": entity, "operation": op, "data": row}
         if self.compat != ORCHESTRIX and isinstance(frame.get("requestId"), str):
             reply["requestId"] = frame["requestId"]
-        return Outcome([stamp(reply)], self._readers_of(entity))
+        return Outcome([stamp(reply)], self.readers_of(entity), (entity.lower(), row["id"], None if op == "DELETE" else row))
 
     def _subscribe(self, frame: Frame, subs: set[str]) -> Outcome:
         # Any entity may be subscribed to: frontends name stores ("infrastructure") that are

@@ -60,6 +60,7 @@ def test_quit_stops_everything_and_restores_the_terminal(tmp_path: Path) -> None
         os.close(parent)
     assert seen.rfind(LEAVE_ALT_SCREEN) > seen.rfind(b"you are c1")  # the terminal is given back
     assert not list(tmp_path.glob("busconsole-demo-*"))  # database and logs removed
+    assert b"demo recorded to" in seen  # recorded by default, as connect is
 
 
 def test_demo_port_prefers_its_port_and_falls_back_to_a_free_one() -> None:

@@ -58,7 +58,9 @@ def register(app: typer.Typer) -> None:
     @app.command("demo", help=HELP)
     def demo(
         frontends: Annotated[int, typer.Option("--frontends", help="Simulated frontends.", min=0, max=50)] = 3,
-        record: Annotated[bool, typer.Option("--record/--no-record", help="Record the demo session.")] = False,
+        record: Annotated[
+            bool, typer.Option("--record/--no-record", help="Record the demo session (as connect does).")
+        ] = True,
     ) -> None:
         import tempfile
         from pathlib import Path

@@ -22,10 +22,12 @@ from busconsole.commands.common import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
 
     from busconsole.facts import FrameFacts
     from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
+    from busconsole.recording.redact import Redactor
     from busconsole.sessions.proxy import ProxySession
 
 EXIT_LISTEN = 2  # could not listen or could not open the recording
@@ -44,6 +46,7 @@ Everything is recorded (--record FILE, else a new file in the sessions folder) e
 the view falls behind; --filter only narrows what is shown. --no-tui logs one line per
 frame on stderr (nothing with --quiet), written in batches by a thread of its own: when
 stderr is slow or blocked, lines are dropped and counted, never the traffic held up.
+Secrets are masked in those lines as in recordings (the forwarded frames are untouched).
 stdout stays empty. SIGINT/SIGTERM stop cleanly.
 
 Exit codes: 0 stopped cleanly, 1 the recording lost frames, 2 could not listen or open
@@ -107,18 +110,26 @@ class StderrLog:
     """The headless proxy's stderr: per-frame lines and notes, written by a thread of its own.
 
     The event loop only appends to a bounded deque (never a system call, never a wait); the
-    thread formats what gathered and writes it with one ``os.write`` per wake-up, straight
-    to fd 2 so no Python lock is held while a blocked stderr (a paused pager, a pipe nobody
-    reads) keeps it waiting. Lines that do not fit are dropped and counted, and the count
-    is reported on stderr as soon as it takes writes again, and in the final note.
+    thread redacts and formats what gathered and writes it with one ``os.write`` per
+    wake-up, straight to fd 2 so no Python lock is held while a blocked stderr (a paused
+    pager, a pipe nobody reads) keeps it waiting. Lines that do not fit are dropped and
+    counted, and the count is reported on stderr as soon as it takes writes again, and in
+    the final note.
+
+    Each frame is shown redacted (``redactor``, the recording's default rules unless
+    given): secrets inside string values (a requestId, a console message, a URL's
+    ``?token=``) never reach stderr. A batch that names no rule costs one byte check.
     """
 
     def __init__(self, *, frames: bool = True, flt: Filter | None = None, fd: int = 2,
-                 color: bool | None = None, backlog: int = LOG_BACKLOG) -> None:
+                 color: bool | None = None, backlog: int = LOG_BACKLOG,
+                 redactor: Redactor | None = None) -> None:
+        from busconsole.recording.redact import Redactor
         from busconsole.render import plain_line
 
         self.fd = fd
         self.flt = flt
+        self.redactor = redactor if redactor is not None else Redactor()
         self.backlog = backlog
         if color is None:
             color = frames and os.isatty(fd) and not os.environ.get("NO_COLOR")
@@ -158,10 +169,7 @@ class StderrLog:
             self._wake.wait()
             self._wake.clear()
             closing = self._closing
-            lines: list[str] = []
-            while items:
-                item = items.popleft()
-                lines.append(item if isinstance(item, str) else fmt(item, color) + "\n")
+            lines = self._lines(items, fmt, color)
             dropped = self.dropped
             if dropped != self._reported:
                 lines.append(f"busconsole: {dropped - self._reported} log lines dropped (stderr too slow)\n")
@@ -173,6 +181,15 @@ class StderrLog:
             if closing and not items:
                 return
             time.sleep(LOG_PAUSE)
+
+    def _lines(self, items: deque[CapturedFrame | str], fmt: Callable[[CapturedFrame, bool], str],
+               color: bool) -> list[str]:
+        """What gathered, as lines in order: the frames redacted together (one byte check for
+        the whole batch when it names no secret), then formatted."""
+        batch = [items.popleft() for _ in range(len(items))]
+        frames = [item for item in batch if not isinstance(item, str)]
+        shown = iter(self.redactor.redact_frames(frames) if frames else ())
+        return [item if isinstance(item, str) else fmt(next(shown), color) + "\n" for item in batch]
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)

@@ -246,3 +246,27 @@ async def test_no_tui_stderr_masks_secrets_in_string_values_and_forwards_the_ori
     assert "MUTATION" in log and "CONSOLE_LOGS" in log and "HELLO" in log and "***" in log, log
     leaked = [s for s in SECRETS if s in log]
     assert not leaked, f"{leaked} on stderr:\n{log}"
+
+
+def test_stderr_log_backlog_is_bounded_by_bytes_and_a_stuck_stderr_does_not_delay_the_stop() -> None:
+    """Big frames fill the log's byte bound long before its line bound; once a write has been
+    blocked for a while, closing waits a moment, not the whole flush allowance."""
+    from busconsole.commands.proxy import STUCK, StderrLog
+    from busconsole.frames import OUT, CapturedFrame
+
+    read_end, write_end = os.pipe()  # never read: the writer blocks once 64 KiB are in it
+    try:
+        log = StderrLog(fd=write_end, color=False, backlog_bytes=2**20)
+        log.note("x" * 2**17)  # more than the pipe holds: the writer blocks on it
+        time.sleep(STUCK + 0.1)
+        big = b'{"type":"CONSOLE_LOGS","messages":[{"level":"log","message":"' + b"x" * 2**16 + b'"}]}'
+        for i in range(200):  # 13 MiB of frames
+            log._put(CapturedFrame(i, 0.0, OUT, "c1", big))
+        assert 185 <= log.dropped < 200  # ~1 MiB queued, not 200 frames
+        t0 = time.monotonic()
+        assert not log.close(timeout=5.0)  # stderr never took it: the thread stays blocked
+        assert time.monotonic() - t0 < 0.5
+    finally:
+        os.close(read_end)  # the blocked write fails (EPIPE), the thread ends...
+        log._thread.join(WAIT)
+        os.close(write_end)  # ...before its fd can be reused

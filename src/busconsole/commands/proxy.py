@@ -69,6 +69,7 @@ def register(app: typer.Typer) -> None:
         quiet: Annotated[bool, typer.Option("--quiet", "-q", help="With --no-tui: no per-frame log.")] = False,
         filter_text: FilterOpt = None,
     ) -> None:
+        from busconsole.commands.headless import LIVE_WINDOW_BYTES, LIVE_WINDOW_FRAMES
         from busconsole.sessions.proxy import ProxySession
         from busconsole.transport.proxy import is_loopback, parse_listen
 
@@ -91,6 +92,7 @@ def register(app: typer.Typer) -> None:
             record=record,
             record_session=not no_record,
             view=not (no_tui and quiet),
+            window=(LIVE_WINDOW_FRAMES, LIVE_WINDOW_BYTES) if no_tui else None,
             on_view=log.show if log is not None and not quiet else None,
         )
         if no_tui:
@@ -101,9 +103,12 @@ def register(app: typer.Typer) -> None:
         _tui(session, filter_text)
 
 
-LOG_BACKLOG = 4096  # lines waiting for stderr at most (~0.5 MB); past it they are dropped and counted
+LOG_BACKLOG = 4096  # lines waiting for stderr at most; past it they are dropped and counted
+LOG_BACKLOG_BYTES = 8 * 2**20  # and bytes of frames waiting to be shown (big frames fill it first)
+REDACT_CHUNK = 256 * 2**10  # bytes of frames checked for secrets at once: the GIL is held that long
 LOG_PAUSE = 0.02  # seconds the writer lets lines gather between writes
 STOP_FLUSH = 1.0  # seconds a stopping proxy waits for stderr to take its last lines
+STUCK = 0.25  # a write to stderr taking longer than this: stderr is blocked, stopping waits no more
 
 
 class StderrLog:
@@ -118,11 +123,12 @@ class StderrLog:
 
     Each frame is shown redacted (``redactor``, the recording's default rules unless
     given): secrets inside string values (a requestId, a console message, a URL's
-    ``?token=``) never reach stderr. A batch that names no rule costs one byte check.
+    ``?token=``) never reach stderr. A batch that names no rule costs one byte check
+    (one per 256 KiB of frames). The backlog is bounded in lines and in bytes.
     """
 
     def __init__(self, *, frames: bool = True, flt: Filter | None = None, fd: int = 2,
-                 color: bool | None = None, backlog: int = LOG_BACKLOG,
+                 color: bool | None = None, backlog: int = LOG_BACKLOG, backlog_bytes: int = LOG_BACKLOG_BYTES,
                  redactor: Redactor | None = None) -> None:
         from busconsole.recording.redact import Redactor
         from busconsole.render import plain_line
@@ -131,6 +137,7 @@ class StderrLog:
         self.flt = flt
         self.redactor = redactor if redactor is not None else Redactor()
         self.backlog = backlog
+        self.backlog_bytes = backlog_bytes
         if color is None:
             color = frames and os.isatty(fd) and not os.environ.get("NO_COLOR")
         self._format = plain_line
@@ -138,8 +145,13 @@ class StderrLog:
         self.dropped = 0
         self._reported = 0
         self._items: deque[CapturedFrame | str] = deque()
+        # Bytes of frames queued (the loop's thread adds) and shown (the writer thread adds):
+        # one writer each, so no lock.
+        self._queued = 0
+        self._taken = 0
         self._wake = threading.Event()
         self._closing = False
+        self._writing_since: float | None = None  # when the write in progress began
         self._idle = threading.Event()
         self._idle.set()
         self._thread = threading.Thread(target=self._run, name="busconsole-stderr", daemon=True)
@@ -155,9 +167,11 @@ class StderrLog:
         self._put(f"busconsole: {message}\n")
 
     def _put(self, item: CapturedFrame | str) -> None:
-        if len(self._items) >= self.backlog:
+        size = 0 if isinstance(item, str) else len(item.raw)
+        if len(self._items) >= self.backlog or size and self._queued - self._taken + size > self.backlog_bytes:
             self.dropped += 1
             return
+        self._queued += size
         self._items.append(item)
         self._idle.clear()
         if not self._wake.is_set():
@@ -185,27 +199,47 @@ class StderrLog:
     def _lines(self, items: deque[CapturedFrame | str], fmt: Callable[[CapturedFrame, bool], str],
                color: bool) -> list[str]:
         """What gathered, as lines in order: the frames redacted together (one byte check for
-        the whole batch when it names no secret), then formatted."""
+        each chunk of the batch when it names no secret), then formatted."""
         batch = [items.popleft() for _ in range(len(items))]
         frames = [item for item in batch if not isinstance(item, str)]
-        shown = iter(self.redactor.redact_frames(frames) if frames else ())
+        redacted: list[CapturedFrame] = []
+        chunk: list[CapturedFrame] = []
+        size = 0
+        for frame in frames:  # checked a chunk at a time, so no one check holds the GIL long
+            chunk.append(frame)
+            size += len(frame.raw)
+            if size >= REDACT_CHUNK:
+                redacted += self.redactor.redact_frames(chunk)
+                chunk, size = [], 0
+        if chunk:
+            redacted += self.redactor.redact_frames(chunk)
+        self._taken += sum(len(f.raw) for f in frames)
+        shown = iter(redacted)
         return [item if isinstance(item, str) else fmt(next(shown), color) + "\n" for item in batch]
 
     def _write(self, data: bytes) -> None:
         view = memoryview(data)
-        while view:
-            try:
-                view = view[os.write(self.fd, view):]
-            except InterruptedError:
-                continue
-            except OSError:  # stderr closed (EPIPE): nothing more can be said there
-                return
+        self._writing_since = time.monotonic()
+        try:
+            while view:
+                try:
+                    view = view[os.write(self.fd, view):]
+                except InterruptedError:
+                    continue
+                except OSError:  # stderr closed (EPIPE): nothing more can be said there
+                    return
+        finally:
+            self._writing_since = None
 
     def close(self, timeout: float = STOP_FLUSH) -> bool:
-        """Write what is queued, waiting at most ``timeout``; False when stderr did not take it
-        (the thread is left blocked on it; being a daemon, it does not keep the process alive)."""
+        """Write what is queued, waiting at most ``timeout``, or hardly at all when a write has
+        been blocked for STUCK seconds already; False when stderr did not take it (the thread
+        is left blocked on it; being a daemon, it does not keep the process alive)."""
         self._closing = True
         self._wake.set()
+        since = self._writing_since
+        if since is not None and time.monotonic() - since > STUCK:
+            timeout = min(timeout, 0.05)
         self._thread.join(timeout)
         return not self._thread.is_alive()
 

@@ -178,12 +178,13 @@ def fds(pid: int) -> int:
     return int(psutil.Process(pid).num_fds())
 
 
-async def settle(pids: list[int], base: list[int], slack: int = MAX_FD_GROWTH, seconds: float = 5.0) -> list[int]:
-    """fd counts of ``pids``, once each is within ``slack`` of ``base`` or ``seconds`` have passed."""
+async def settle(pids: list[int], base: list[int], seconds: float = 3.0) -> list[int]:
+    """fd counts of ``pids``, once each is back to ``base`` or ``seconds`` have passed (closed
+    connections take a moment to leave both processes)."""
     deadline = time.monotonic() + seconds
     while True:
         now = [fds(p) for p in pids]
-        if all(n <= b + slack for n, b in zip(now, base, strict=True)) or time.monotonic() > deadline:
+        if all(n <= b for n, b in zip(now, base, strict=True)) or time.monotonic() > deadline:
             return now
         await asyncio.sleep(0.05)
 

@@ -205,3 +205,68 @@ def test_recorder_backlog_is_bounded_by_bytes_with_room_for_every_connection(tmp
     recorder.close()
     assert peak <= recorder.max_bytes and lost_before > 0
     assert recorder.written + recorder.lost == 300
+
+
+SECRETS = ("hunter2", "reqsecret77", "abc.DEF-99", "sess1onval", "qs-token-42", "k3y")
+
+
+async def test_no_tui_stderr_masks_secrets_in_string_values_and_forwards_the_original(
+    server: ServerThread, tmp_path: Path
+) -> None:
+    """Well-formed frames whose shown string values hold secrets (a requestId, a record id, a
+    console message, an unknown type's fields): the stderr log masks every one, while the
+    server gets the frontend's bytes unchanged."""
+    mutation = ('{"type":"MUTATION","entity":"compute","operation":"UPDATE",'
+                '"payload":{"id":"password=hunter2","note":"x"},"requestId":"token=reqsecret77"}')
+    console = ('{"type":"CONSOLE_LOGS","messages":[{"level":"error","message":'
+               '"login failed: Authorization: Bearer abc.DEF-99 Cookie: session=sess1onval"}]}')
+    other = '{"type":"HELLO","url":"https://h/x?token=qs-token-42","note":"api_key: k3y"}'
+    sent = [mutation, console, other]
+    err_path = tmp_path / "stderr.txt"
+    with err_path.open("wb") as err:
+        proc, port = _start_proxy(tmp_path, server.url, err.fileno())
+    try:
+        async with connect(f"ws://127.0.0.1:{port}/store-debug") as ws:
+            await asyncio.wait_for(ws.recv(), WAIT)  # CONNECTION
+            for frame in sent:
+                await ws.send(frame)
+            await asyncio.sleep(0.1)
+            await ws.send('{"type":"QUERY","entity":"region","payload":{"kind":"region"},"requestId":"fence"}')
+            async with asyncio.timeout(WAIT):
+                while "fence" not in str(await ws.recv()):
+                    pass
+        await asyncio.sleep(0.3)  # the log thread writes every 20 ms
+    finally:
+        assert _sigterm(proc) < 2.0
+    received = [r if isinstance(r, str) else r.decode() for r in server.received.snapshot()]
+    for frame in sent:
+        assert frame in received  # forwarded byte for byte, secrets and all
+    log = err_path.read_text()
+    assert proc.returncode == 0, log
+    assert "MUTATION" in log and "CONSOLE_LOGS" in log and "HELLO" in log and "***" in log, log
+    leaked = [s for s in SECRETS if s in log]
+    assert not leaked, f"{leaked} on stderr:\n{log}"
+
+
+def test_stderr_log_backlog_is_bounded_by_bytes_and_a_stuck_stderr_does_not_delay_the_stop() -> None:
+    """Big frames fill the log's byte bound long before its line bound; once a write has been
+    blocked for a while, closing waits a moment, not the whole flush allowance."""
+    from busconsole.commands.proxy import STUCK, StderrLog
+    from busconsole.frames import OUT, CapturedFrame
+
+    read_end, write_end = os.pipe()  # never read: the writer blocks once 64 KiB are in it
+    try:
+        log = StderrLog(fd=write_end, color=False, backlog_bytes=2**20)
+        log.note("x" * 2**17)  # more than the pipe holds: the writer blocks on it
+        time.sleep(STUCK + 0.1)
+        big = b'{"type":"CONSOLE_LOGS","messages":[{"level":"log","message":"' + b"x" * 2**16 + b'"}]}'
+        for i in range(200):  # 13 MiB of frames
+            log._put(CapturedFrame(i, 0.0, OUT, "c1", big))
+        assert 185 <= log.dropped < 200  # ~1 MiB queued, not 200 frames
+        t0 = time.monotonic()
+        assert not log.close(timeout=5.0)  # stderr never took it: the thread stays blocked
+        assert time.monotonic() - t0 < 0.5
+    finally:
+        os.close(read_end)  # the blocked write fails (EPIPE), the thread ends...
+        log._thread.join(WAIT)
+        os.close(write_end)  # ...before its fd can be reused

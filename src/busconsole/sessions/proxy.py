@@ -42,14 +42,16 @@ class ProxySession:
         view: bool = True,
         view_backlog: int = VIEW_BACKLOG,
         on_view: OnView | None = None,
+        window: tuple[int, int] | None = None,
     ) -> None:
         """``record`` writes the recording there; otherwise ``record_session`` picks a new
-        file in the sessions folder. ``view=False`` (``--quiet``) leaves the store empty."""
+        file in the sessions folder. ``view=False`` (``--quiet``) leaves the store empty.
+        ``window`` (frames, bytes) bounds the store (the headless log needs less than a screen)."""
         self.capture = Capture(view_backlog=view_backlog if view else None)
         self.tap = ProxyTap(upstream, self.capture, host=host, port=port)
         self._upstream_shown = redacted_url(upstream)
         self.title = self._title()
-        self.store = EventStore()
+        self.store = EventStore(max_frames=window[0], max_bytes=window[1]) if window else EventStore()
         self.status = SessionStatus(phase="connecting")
         self.subscriptions: dict[str, int] = {}
         self.read_only = True

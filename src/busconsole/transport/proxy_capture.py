@@ -38,6 +38,7 @@ CONN_SHARE = 4  # one connection may hold 1/CONN_SHARE of them at most
 FRAME_OVERHEAD = 96  # bytes a queued frame costs beyond its payload (object, deque slot)
 BATCH_PAUSE = 0.01  # seconds the recorder lets frames gather once it has caught up
 MAX_BATCH = 1000  # frames per write at most, so a huge backlog still reaches the disk steadily
+MAX_BATCH_BYTES = 512 * 2**10  # and bytes: redaction check and encoding hold the GIL that long
 
 
 class FrameWriter(Protocol):
@@ -108,8 +109,14 @@ class Recorder:
             self._wake.clear()
             closing = self._closing
             while frames:
-                take = min(len(frames), MAX_BATCH)
-                batch = [frames.popleft() for _ in range(take)]
+                batch: list[CapturedFrame] = []
+                raw = 0
+                # Bounded in frames and bytes: one C call over megabytes of frames would hold the
+                # GIL, and so stall the event loop (and every client's round trip), that long.
+                while frames and len(batch) < MAX_BATCH and raw < MAX_BATCH_BYTES:
+                    frame = frames.popleft()
+                    batch.append(frame)
+                    raw += len(frame.raw)
                 self._write(batch)
                 done = self._conn_done
                 total = 0

@@ -137,13 +137,7 @@ async def test_help_fits_80x24_and_documents_every_key() -> None:
         assert isinstance(app.screen, HelpScreen)
         body = app.screen.query_one("#help-body")
         assert body.region.x >= 0 and body.region.right <= 80 and body.region.bottom <= 24
-    table = keys_table(app.help_sections())
-    from rich.console import Console
-
-    console = Console(width=120, record=True, color_system=None, file=open(os.devnull, "w"))  # noqa: SIM115
-    console.print(table)
-    lines = [ln.strip() for ln in console.export_text().splitlines()]
-    keys = {key for ln in lines for key in ln[:10].split()}  # the key column: "home g", "esc", …
+    keys = help_keys(app)
     for key in ("n", "N", "f", "p", "y", "e", "r", "1", "2", "3", "4", "5", "g", "G", "esc", "]", "["):
         assert key in keys, key
     assert key_label("comma") == "," and key_label("full_stop") == "." and key_label("home,g") == "home g"
@@ -215,3 +209,34 @@ async def test_status_line_starts_with_recording_at_80_columns() -> None:
     async with app.run_test(size=SMALL) as pilot:
         await pilot.pause()
         assert static_text(app.query_one(StatusBar), 78).startswith("not recording")
+
+
+def help_keys(app: BusConsoleApp) -> set[str]:
+    """The key column of the help screen's table, as printed."""
+    from rich.console import Console
+
+    console = Console(width=120, record=True, color_system=None, file=open(os.devnull, "w"))  # noqa: SIM115
+    console.print(keys_table(app.help_sections()))
+    return {key for ln in console.export_text().splitlines() for key in ln.strip()[:10].split()}
+
+
+async def test_replay_help_documents_step_and_jump_keys(tmp_path: Path) -> None:
+    from busconsole.recording.writer import RecordingWriter
+    from busconsole.sessions.file import FileSession
+    from busconsole.tui.replay import ReplayApp
+
+    path = tmp_path / "s.jsonl"
+    store = sample()
+    with RecordingWriter(path, "ws://127.0.0.1:3013/store-debug") as writer:
+        for i in range(len(store)):
+            writer.write(store.frame(i))
+    app = ReplayApp(FileSession([path]))
+    async with app.run_test(size=SMALL) as pilot:
+        await pilot.pause()
+        keys = help_keys(app)
+        for key in (".", ",", ":", "+", "-", "g", "G", "n", "N", "f", "b", "␣"):
+            assert key in keys, key
+        await pilot.press("question_mark")
+        await pilot.pause()
+        body = app.screen.query_one("#help-body")
+        assert body.region.right <= 80 and body.region.bottom <= 24

@@ -126,13 +126,14 @@ async def test_status_bar_shows_reconnecting_then_connected(server: Any) -> None
     app = make_app(server)
     async with app.run_test(size=SIZE) as pilot:
         bar = app.query_one(StatusBar)
-        await wait_for(pilot, lambda: "connected" in static_text(bar).split("│")[0], "connected")
+        await wait_for(pilot, lambda: "connected" in static_text(bar).split("│")[1], "connected")
         await wait_for(pilot, lambda: app.session.subscriptions["partner"] >= 1, "the first SUBSCRIPTION_DATA")
         updates = app.session.subscriptions["partner"]
         server.stop()
         await wait_for(pilot, lambda: "reconnecting" in static_text(bar), "reconnecting in the status bar")
         assert "attempt" in static_text(bar)
         server.start()
-        await wait_for(pilot, lambda: static_text(bar).startswith("● connected"), "connected again")
+        await wait_for(pilot, lambda: static_text(bar).split("│")[1].strip().startswith("● connected"),
+                       "connected again")
         # re-subscribed by itself: a fresh SUBSCRIPTION_DATA arrives
         await wait_for(pilot, lambda: app.session.subscriptions["partner"] > updates, "re-subscription")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
+from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
 
@@ -19,7 +20,7 @@ import orjson
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
@@ -35,7 +36,7 @@ from busconsole.tui.widgets.cursor_view import CursorView
 from busconsole.tui.widgets.detail import DetailPane
 from busconsole.tui.widgets.filter_bar import FilterBar
 from busconsole.tui.widgets.status import StatusBar
-from busconsole.tui.widgets.stream import StreamView, header_text
+from busconsole.tui.widgets.stream import StreamHeader, StreamView
 
 TICK_SECONDS = 0.25
 # one-key toggles: key -> (label, types hidden when toggled off)
@@ -46,6 +47,7 @@ TYPE_TOGGLES: dict[str, tuple[str, tuple[str, ...]]] = {
     "4": ("console", ("CONSOLE_LOGS", "CONSOLE_LOGS_ACK")),
     "5": ("connection", ("CONNECTION",)),
 }
+SHORT_LABELS = {"queries": "qry", "mutations": "mut", "updates": "upd", "console": "log", "connection": "conn"}
 _ENTITY_TERM = re.compile(r"(?:^|\s)entity:\S+")
 
 
@@ -64,6 +66,50 @@ def with_entity(text: str, entity: str | None) -> str:
     return f"{rest} entity:{entity}".strip() if entity else rest
 
 
+# Which keys the footer keeps when it is too narrow for all that apply, most wanted first; keys of
+# other actions (a subclass's own) rank where None is. Every key is in the help screen (?) anyway.
+FOOTER_PRIORITY: tuple[str | None, ...] = (
+    "quit", "help", "filter", "close_detail", "clear_filter", None, "follow", "next_error",
+    "detail_tab(1)", "copy", "detail", "pause", "console_logs", "compose", "subscriptions",
+)
+
+
+def footer_width(binding: Binding, key_display: str) -> int:
+    """Cells a key takes in the compact footer: key, space, description, margin."""
+    return len(key_display) + len(binding.description) + 2
+
+
+class MainScreen(Screen[None]):
+    """The app's screen: its footer shows the keys that matter in the present context, as many
+    as fit, by FOOTER_PRIORITY."""
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        bindings = super().active_bindings
+        app = self.app
+        if not isinstance(app, BusConsoleApp):
+            return bindings
+        shown = [(key, active) for key, active in bindings.items()
+                 if active.binding.show and app.in_footer(active.binding.action)]
+        middle = FOOTER_PRIORITY.index(None)
+
+        def rank(action: str) -> int:
+            return FOOTER_PRIORITY.index(action) if action in FOOTER_PRIORITY else middle
+
+        room = self.size.width
+        keep: set[str] = set()
+        for key, active in sorted(shown, key=lambda item: rank(item[1].binding.action)):
+            cells = footer_width(active.binding, app.get_key_display(active.binding))
+            if cells <= room:
+                keep.add(key)
+                room -= cells
+        return {
+            key: active if not active.binding.show or key in keep
+            else active._replace(binding=replace(active.binding, show=False))
+            for key, active in bindings.items()
+        }
+
+
 class BusConsoleApp(App[None]):
     """``BusConsoleApp(session).run()``; other front ends (replay, proxy) pass their own session."""
 
@@ -74,20 +120,25 @@ class BusConsoleApp(App[None]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("enter", "detail", "Detail", key_display="⏎"),
-        Binding("escape", "close_detail", "Close the detail pane", show=False),
-        Binding("right_square_bracket", "detail_tab(1)", "Next detail tab", show=False, key_display="]"),
+        # The footer shows the keys that apply now (in_footer) and Esc does one thing at a time
+        # (check_action); the help screen shows every key.
+        Binding("escape", "close_detail", "Close detail", key_display="esc", tooltip="Close the detail pane"),
+        Binding("escape", "clear_filter", "Clear filter", key_display="esc",
+                tooltip="Clear the filter, once no pane is open (types hidden with 1–5 stay hidden)"),
+        Binding("right_square_bracket", "detail_tab(1)", "Next tab", key_display="]"),
         Binding("left_square_bracket", "detail_tab(-1)", "Previous detail tab", show=False, key_display="["),
-        Binding("f", "follow", "Follow", show=False),
-        Binding("space", "pause", "Pause"),
+        Binding("f", "follow", "Follow", tooltip="Go to the newest frame and follow new ones"),
+        Binding("space", "pause", "Pause", key_display="␣"),
+        Binding("n", "next_error", "Next error",
+                tooltip="Next error: ERROR, malformed frame, failed request or console error"),
+        Binding("N", "previous_error", "Previous error", show=False),
+        Binding("y", "copy", "Copy JSON"),
         Binding("c", "compose", "Compose"),
         Binding("e", "edit_resend", "Edit & resend", show=False),
         Binding("r", "record", "Record on/off", show=False),
         Binding("s", "subscriptions", "Subscriptions"),
         Binding("l", "console_logs", "Console logs"),
-        Binding("p", "pick_entity", "Entity", show=False),
-        Binding("y", "copy", "Copy JSON", show=False),
-        Binding("n", "next_error", "Next error", show=False),
-        Binding("N", "previous_error", "Previous error", show=False),
+        Binding("p", "pick_entity", "Entity", show=False, tooltip="Show one entity only (or all again)"),
         *(Binding(k, f"toggle_types('{k}')", f"Show/hide {label}", show=False)
           for k, (label, _) in TYPE_TOGGLES.items()),
     ]
@@ -100,6 +151,7 @@ class BusConsoleApp(App[None]):
         self.hidden_types: set[str] = set()
         self._stopped = False
         self._right_width = -1  # cells of the info bar's right-hand text last shown
+        self._footer_context: tuple[object, ...] = ()  # what the footer's bindings depend on, last tick
         self.register_theme(BUSCONSOLE_THEME)  # before the first stylesheet: set later, it is rebuilt
         self.theme = BUSCONSOLE_THEME.name
 
@@ -117,11 +169,12 @@ class BusConsoleApp(App[None]):
         with Horizontal(id="info-bar"):
             yield self.info_left
             yield self.info_right
-        yield Static(header_text(), id="stream-header")
+        self.stream.header = StreamHeader(self.stream, id="stream-header")
+        yield self.stream.header
         yield self.stream
         yield self.detail
         yield self.status_bar
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)  # ^p is in the help screen
 
     async def on_mount(self) -> None:
         self.title = f"busconsole — {self.session.title}"
@@ -149,20 +202,58 @@ class BusConsoleApp(App[None]):
         stream.tick()
         # Repaints, not layouts: these lines have fixed sizes, except the right-hand part whose
         # width follows its text. A layout per tick was half the replay's loading time.
-        self.info_left.update(self._info_left(), layout=False)
         right = self._info_right()
         self.info_right.update(right, layout=right.cell_len != self._right_width)
         self._right_width = right.cell_len
+        # the left part gets what the right part leaves (its padding and the right's take 3 cells)
+        self.info_left.update(self._info_left(self.size.width - right.cell_len - 3), layout=False)
         status = self.session.status
         self.status_bar.update_from(
             self.session.title, status, len(self.store), self._pending_count()
         )
+        self._refresh_footer()
+
+    def _refresh_footer(self) -> None:
+        """Show the footer's keys that apply now: re-checked when the context changes."""
+        context = (self.detail.display, bool(self.filter_bar.applied.strip()), self.stream.following,
+                   bool(self.store.error_positions()), self.size.width)
+        if context != self._footer_context:
+            self._footer_context = context
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Esc closes the detail pane first, then clears the filter; otherwise it does nothing."""
+        if action == "close_detail":
+            return self.detail.display
+        if action == "clear_filter":
+            return not self.detail.display and bool(self.filter_bar.applied.strip())
+        return True
+
+    def in_footer(self, action: str) -> bool:
+        """Whether the footer shows a key now: some keys matter only in context (they work anyway)."""
+        if action.startswith(("detail_tab", "copy")):
+            return self.detail.display
+        if action == "detail":
+            return not self.detail.display  # esc closes it
+        if action == "follow":
+            return not self.stream.following
+        if action == "next_error":
+            return bool(self.store.error_positions())
+        return True
+
+    def get_key_display(self, binding: Binding) -> str:
+        return "␣" if binding.key == "space" and not binding.key_display else super().get_key_display(binding)
+
+    def get_default_screen(self) -> Screen[Any]:
+        return MainScreen(id="_default")
 
     def _pending_count(self) -> int:
         # pairing.pending() builds one object per waiting request; the count is all the bar needs.
         return self.store.pairing.pending_count()
 
-    def _info_left(self) -> Text:
+    def _info_left(self, width: int = 1_000) -> Text:
+        """Counts, then the 1–5 toggles as wide as ``width`` allows: full labels, short ones, only
+        the hidden ones, none; a toggle is shown whole or not at all."""
         rows, total = len(self.stream.rows), len(self.store) - self.store.first_index
         text = Text.assemble(("frames", "bold"), f" {total:,}")
         if self.stream.rows.filter is not None:
@@ -170,12 +261,26 @@ class BusConsoleApp(App[None]):
             behind = self.stream.rows.behind
             if behind:
                 text.append(f"  filtering… {1 - behind / max(total, 1):.0%}", "bold #d7af5f")
-        for key, (label, _types) in TYPE_TOGGLES.items():
-            off = label in self._hidden_labels()
-            text.append(f"  {key}", "dim" if off else "bold")
-            text.append(f" {label}", "dim strike" if off else "")
         if self.session.read_only:
             text.append("  READ-ONLY", "bold yellow")
+        hidden = self._hidden_labels()
+        for toggles in (self._toggles(hidden, short=False), self._toggles(hidden, short=True),
+                        self._toggles(hidden, short=True, only_hidden=True)):
+            if text.cell_len + toggles.cell_len <= width:
+                text.append_text(toggles)
+                break
+        return text
+
+    @staticmethod
+    def _toggles(hidden: set[str], short: bool, only_hidden: bool = False) -> Text:
+        """``  1 queries  2 mutations …``, hidden ones struck through."""
+        text = Text()
+        for key, (label, _types) in TYPE_TOGGLES.items():
+            off = label in hidden
+            if only_hidden and not off:
+                continue
+            text.append(f"  {key}", "dim" if off else "bold")
+            text.append(f" {SHORT_LABELS[label] if short else label}", "dim strike" if off else "")
         return text
 
     def _hidden_labels(self) -> set[str]:
@@ -187,7 +292,7 @@ class BusConsoleApp(App[None]):
         errors = len(self.store.error_positions())
         console_errors = self.store.console.count_by_level().get("error", 0)
         if errors:
-            text.append(f" ✖ {errors:,} errors ", "bold white on #af0000")
+            text.append(f" ✖ {errors:,} {'error' if errors == 1 else 'errors'} ", "bold white on #af0000")
             text.append(" ")
         if console_errors:
             text.append(f" console ✖ {console_errors:,} ", "bold #ff5f5f on #3a1c1c")
@@ -223,6 +328,7 @@ class BusConsoleApp(App[None]):
         self.stream.follow = False
         self.detail.show(self.stream.selected_index)
         self.stream.scroll_to_cursor()
+        self._refresh_footer()
 
     def action_detail_tab(self, step: int) -> None:
         """Switch the detail pane to the next (or previous) tab, opening it if needed."""
@@ -231,19 +337,24 @@ class BusConsoleApp(App[None]):
         self.detail.cycle_tab(step)
 
     def action_close_detail(self) -> None:
+        """Close the detail pane."""
         self.detail.display = False
         self.stream.focus()
+        self._refresh_footer()
+
+    def action_clear_filter(self) -> None:
+        """Clear the filter (the types hidden with 1–5 stay hidden)."""
+        self.filter_bar.set_text("")
+        self.notify("Filter cleared.", timeout=3)
 
     def action_follow(self) -> None:
-        """Jump to the newest frame and keep following (or stop following)."""
+        """Go to the newest frame and follow the frames that arrive (scrolling up stops following)."""
         stream = self.stream
-        if stream.follow and stream.pinned and not stream.paused:
-            stream.follow = False
-        else:
-            stream.follow = True
+        stream.follow = True
+        if stream.paused:
             stream.set_paused(False)
-            stream.action_edge(1)
-            stream.scroll_end(animate=False, immediate=True, x_axis=False)
+        stream.go_newest()
+        self.notify("Following the newest frame.", timeout=3)
         self.tick()
 
     def action_pause(self) -> None:

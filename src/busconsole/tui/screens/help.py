@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from rich.console import Group
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,25 +19,43 @@ from textual.widgets import Static
 
 from busconsole.filtering import help_text
 
+# Textual's names of keys that print as one character
+KEY_NAMES = {
+    "space": "␣", "comma": ",", "full_stop": ".", "colon": ":", "slash": "/", "question_mark": "?",
+    "plus": "+", "minus": "-", "equals_sign": "=", "left_square_bracket": "[", "right_square_bracket": "]",
+    "enter": "⏎", "escape": "esc",
+}
+
 
 def key_label(key: str) -> str:
-    return " ".join(k.replace("ctrl+", "^").replace("space", "␣") for k in key.split(","))
+    """``g home`` for "home,g"… as the keyboard shows them: ``,`` rather than "comma"."""
+    return " ".join(KEY_NAMES.get(k, k).replace("ctrl+", "^") for k in key.split(","))
 
 
-def keys_table(sections: Iterable[tuple[str, Iterable[Binding]]]) -> Table:
-    """A two-column table of every described binding, by section."""
-    table = Table.grid(padding=(0, 2))
-    table.add_column(style="bold #d7af5f", no_wrap=True, min_width=10)
-    table.add_column()
+def keys_table(sections: Iterable[tuple[str, Iterable[Binding]]]) -> Group:
+    """Every described binding, by section: a title, then key and description in two columns
+    (as narrow as the longest key, so descriptions keep the room on a small terminal)."""
+    rows_by_section: list[tuple[str, list[tuple[str, str]]]] = []
     for title, bindings in sections:
-        rows = [b for b in bindings if b.description]
-        if not rows:
-            continue
-        table.add_row(Text(title, "bold underline"), "")
-        for b in rows:
-            table.add_row(key_label(b.key_display or b.key), b.description)
-        table.add_row("", "")
-    return table
+        seen: set[tuple[str, str]] = set()
+        rows: list[tuple[str, str]] = []
+        for b in bindings:
+            if not b.description or (b.key, b.action) in seen:
+                continue
+            seen.add((b.key, b.action))
+            rows.append((key_label(b.key_display or b.key), b.tooltip or b.description))
+        if rows:
+            rows_by_section.append((title, rows))
+    width = max((len(key) for _, rows in rows_by_section for key, _ in rows), default=1)
+    parts: list[Text | Table] = []
+    for title, rows in rows_by_section:
+        table = Table.grid(padding=(0, 2))
+        table.add_column(style="bold #d7af5f", no_wrap=True, width=width)
+        table.add_column()
+        for key, text in rows:
+            table.add_row(key, text)
+        parts += [Text(title, "bold underline"), table, Text("")]
+    return Group(*parts)
 
 
 class HelpScreen(ModalScreen[None]):

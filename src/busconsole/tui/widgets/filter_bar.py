@@ -7,6 +7,7 @@ history file (up/down recall it) so a debugging session can be picked up again.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from rich.text import Text
@@ -42,7 +43,11 @@ class FilterHistory:
         del self.items[:-HISTORY_SIZE]
         try:
             paths.ensure(self.path.parent)
-            self.path.write_text("\n".join(self.items) + "\n", "utf-8")
+            # 0600 like every file busconsole writes: filters name entities, ids and values
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                os.fchmod(out.fileno(), 0o600)  # a history written by an older version was 0644
+                out.write("\n".join(self.items) + "\n")
         except OSError:
             pass  # history is a convenience; a read-only home must not break filtering
 

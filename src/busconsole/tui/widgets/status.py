@@ -54,9 +54,26 @@ class RateMeter:
         return "".join(BARS[min(len(BARS) - 1, r * len(BARS) // (top + 1))] if r else " " for r in self.rates)
 
 
+def recording_text(status: SessionStatus) -> Text:
+    """REC and where to, red and saying how many frames were lost when writing fails, or not recording."""
+    text = Text()
+    if status.recording_path is not None and status.unrecorded:
+        text.append(f" REC ✖ {status.unrecorded:,} frames not written ", "bold white on red")
+        text.append(f" {status.record_error}", "red")
+    elif status.recording_path is not None:
+        text.append("● REC ", "bold red")
+        text.append(f"{status.recording_path.name} {fmt_size(status.recording_bytes)}")
+    else:
+        text.append("not recording", "dim")
+    return text
+
+
 def status_text(title: str, status: SessionStatus, rate: RateMeter, pending: int) -> Text:
-    """The one-line bar; pure so tests and snapshots can check it without a terminal."""
+    """The one-line bar, recording first (a narrow terminal cuts the end); pure so tests and
+    snapshots can check it without a terminal."""
     text = Text(no_wrap=True, overflow="ellipsis")
+    text.append_text(recording_text(status))
+    text.append("  │ ", "dim")
     text.append("● ", PHASE_STYLES.get(status.phase, "cyan"))
     text.append(status.phase_text, PHASE_STYLES.get(status.phase, "cyan"))
     text.append("  ")
@@ -70,15 +87,6 @@ def status_text(title: str, status: SessionStatus, rate: RateMeter, pending: int
     text.append(f" {rate.current:,}/s")
     text.append("  │ ", "dim")
     text.append(f"pending {pending}", "yellow" if pending else "")
-    text.append("  │ ", "dim")
-    if status.recording_path is not None and status.unrecorded:
-        text.append(f" REC ✖ {status.unrecorded:,} frames not written ", "bold white on red")
-        text.append(f" {status.record_error}", "red")
-    elif status.recording_path is not None:
-        text.append("● REC ", "bold red")
-        text.append(f"{status.recording_path.name} {fmt_size(status.recording_bytes)}")
-    else:
-        text.append("not recording", "dim")
     return text
 
 

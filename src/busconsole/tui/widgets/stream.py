@@ -8,9 +8,13 @@ app; it never runs per frame, however fast frames arrive.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from time import monotonic
+from typing import NamedTuple
 
 from rich.text import Text
+from textual import events
+from textual.widgets import Static
 
 from busconsole.facts import FrameFacts
 from busconsole.filtering import Filter
@@ -19,18 +23,59 @@ from busconsole.store.shown import ShownStore
 from busconsole.tui.rows import RowIndex
 from busconsole.tui.widgets.cursor_view import CursorView
 
-# (title, width, right-aligned); the summary takes what is left.
-COLUMNS: tuple[tuple[str, int, bool], ...] = (
-    ("time", 12, False),
-    ("", 1, False),
-    ("conn", 4, False),
-    ("type", 17, False),
-    ("entity", 14, False),
-    ("op", 6, False),
-    ("requestId", 18, False),
-    ("latency", 8, True),
-    ("size", 8, True),
+
+class Column(NamedTuple):
+    title: str
+    width: int  # cells when there is room
+    least: int  # cells before the column is dropped instead of narrowed further
+    right: bool = False  # right-aligned
+    keep_end: bool = False  # cut from the left (request ids differ at their end)
+
+
+# The columns in screen order; the summary takes what is left and is never dropped.
+COLUMNS: tuple[Column, ...] = (
+    Column("time", 12, 12),
+    Column("", 1, 1),
+    Column("conn", 4, 4),
+    Column("type", 17, 12),
+    Column("entity", 14, 8),
+    Column("op", 6, 6),
+    Column("requestId", 18, 8, keep_end=True),
+    Column("latency", 8, 7, right=True),
+    Column("size", 8, 7, right=True),
 )
+SUMMARY_LEAST = 20
+# Which columns go first when the terminal is narrow (indices into COLUMNS); type stays.
+DROP_ORDER = (6, 5, 2, 8, 4, 7, 0, 1)
+# Which narrowed columns get their width back first when there is room.
+GROW_ORDER = (3, 4, 2, 7, 8, 6)
+
+
+@lru_cache(maxsize=64)
+def column_widths(width: int) -> tuple[int, ...]:
+    """Each column's cells at ``width`` (0: dropped); the summary gets the rest, at least
+    SUMMARY_LEAST when the terminal allows it. Columns narrow first, then drop by DROP_ORDER."""
+    widths = [c.width for c in COLUMNS]
+
+    def used() -> int:
+        return sum(w + 1 for w in widths if w)
+
+    if used() + SUMMARY_LEAST <= width:
+        return tuple(widths)
+    widths = [c.least for c in COLUMNS]
+    for i in DROP_ORDER:
+        if used() + SUMMARY_LEAST <= width:
+            break
+        widths[i] = 0
+    room = width - SUMMARY_LEAST - used()
+    for i in GROW_ORDER:
+        if room <= 0:
+            break
+        if widths[i]:
+            extra = min(COLUMNS[i].width - widths[i], room)
+            widths[i] += extra
+            room -= extra
+    return tuple(widths)
 
 
 def _fit(value: str, width: int, right: bool = False, keep_end: bool = False) -> str:
@@ -52,10 +97,12 @@ def latency_text(facts: FrameFacts) -> tuple[str, str]:
     return "", ""
 
 
-def header_text() -> Text:
-    text = Text(no_wrap=True, style="bold")
-    for title, width, right in COLUMNS:
-        text.append(_fit(title, width, right) + " ")
+def header_text(width: int = 200) -> Text:
+    """The column titles over rows drawn ``width`` cells wide."""
+    text = Text(no_wrap=True, overflow="crop", style="bold")
+    for column, cells in zip(COLUMNS, column_widths(width), strict=True):
+        if cells:
+            text.append(_fit(column.title, cells, column.right) + " ")
     text.append("summary")
     return text
 
@@ -76,14 +123,28 @@ def row_text(facts: FrameFacts, width: int) -> Text:
         (fmt_size(facts.size), "dim"),
     )
     used = 0
-    for (value, style), (_, cell, right) in zip(cells, COLUMNS, strict=True):
-        text.append(_fit(value, cell, right, keep_end=cell == 18), style)
+    for (value, style), column, cell in zip(cells, COLUMNS, column_widths(width), strict=True):
+        if not cell:
+            continue
+        text.append(_fit(value, cell, column.right, column.keep_end), style)
         text.append(" ")
         used += cell + 1
     room = max(width - used, 8)
     bad = facts.malformed or kind == "ERROR"
     text.append(summary(facts.frame, room), "red" if bad else "")
     return text
+
+
+class StreamHeader(Static):
+    """The column titles, laid out for the width the stream's rows are drawn at."""
+
+    def __init__(self, stream: StreamView, *, id: str | None = None) -> None:
+        super().__init__("", id=id, markup=False)
+        self.stream = stream
+
+    def render(self) -> Text:
+        width = self.stream.scrollable_content_region.width or self.size.width
+        return header_text(width)
 
 
 GROWTH_EVERY = 1.0  # seconds between scroll-range updates for rows growing out of view
@@ -104,6 +165,8 @@ class StreamView(CursorView):
         self._paused_at = 0
         self._grown = False  # rows were added that the scroll range does not show yet
         self._resized_at = 0.0  # monotonic time of the last resize to the row count
+        self._place_at: int | None = None  # store index to select once a stepped filter reaches it
+        self.header: StreamHeader | None = None  # redrawn with the rows' width
 
     def on_mount(self) -> None:
         self.invalidate()
@@ -121,14 +184,55 @@ class StreamView(CursorView):
     def selected_index(self) -> int | None:
         return self.rows.index(self.cursor) if len(self.rows) else None
 
+    @property
+    def following(self) -> bool:
+        """Following the newest frame: follow on, at the bottom, not paused."""
+        return self.follow and self.pinned and not self.paused
+
+    def go_newest(self) -> None:
+        """Select the newest row and keep the view at the bottom (following when ``follow``)."""
+        self.unseen = 0
+        self.move_cursor(len(self.rows) - 1)
+        self.scroll_end(animate=False, immediate=True, x_axis=False)
+        self.pinned = True
+
+    def nearest_row(self, index: int) -> int | None:
+        """The row showing store index ``index``, else the row of the nearest frame shown."""
+        after = self.rows.row_of(index, after=True)
+        before = self.rows.row_before(index)
+        if after is None or before is None:
+            return before if after is None else after
+        if self.rows.index(after) - index <= index - self.rows.index(before):
+            return after
+        return before
+
     def set_filter(self, flt: Filter | None) -> None:
-        """Show only frames matching ``flt``, keeping the selected frame in view when it matches."""
+        """Show only frames matching ``flt``: following stays following; otherwise the selected
+        frame (or the nearest one shown) stays selected, in the middle of the view."""
         keep = self.selected_index
+        following = self.following or keep is None
         self.rows = RowIndex(self.store, flt, self.filter_budget)
         self.unseen = 0
+        self._place_at = None
         self.invalidate()
-        row = self.rows.row_of(keep, after=True) if keep is not None else None
+        if following:
+            self.go_newest()
+            return
+        assert keep is not None
+        row = self.nearest_row(keep)
         self.move_cursor(row if row is not None else len(self.rows) - 1, center=True)
+        if self.rows.behind and (row is None or self.rows.index(row) != keep):
+            self._place_at = keep  # a filter filling in slice by slice has not reached it yet
+
+    def _place_pending(self) -> None:
+        """Put the cursor on the kept frame once a stepped filter has scanned past it."""
+        keep = self._place_at
+        if keep is None or (self.rows.behind and len(self.store) - self.rows.behind <= keep):
+            return
+        self._place_at = None
+        row = self.nearest_row(keep)
+        if row is not None:
+            self.move_cursor(row, center=True)
 
     def set_paused(self, paused: bool) -> None:
         """Freeze the rows on screen; capture goes on and ``unseen`` counts what is held back."""
@@ -147,6 +251,10 @@ class StreamView(CursorView):
         cursor_at_end = self.cursor >= len(self.rows) - 1
         added, dropped = self.rows.sync()
         if not added and not dropped and not self._grown:
+            return
+        if self._place_at is not None:  # a stepped filter is still looking for the selected frame
+            self.invalidate()
+            self._place_pending()
             return
         now = monotonic()
         if not dropped and not (self.follow and at_bottom) and now - self._resized_at < GROWTH_EVERY:
@@ -179,9 +287,21 @@ class StreamView(CursorView):
             self.pinned = False
 
     def on_resize(self) -> None:
+        """Panes opened or closed, the terminal resized: the selected row stays on screen."""
         super().on_resize()
-        if self.pinned:
+        if self.scroll_y >= self.max_scroll_y:
+            self.pinned = True  # every row fits, or the view is at the bottom: new rows are seen
+        if self.pinned and (self.follow or self.cursor >= len(self.rows) - 1):
             self.scroll_end(animate=False, immediate=True, x_axis=False)
+        else:
+            self.scroll_to_cursor()
+        if self.header is not None:
+            self.header.refresh()
+
+    def on_key(self, event: events.Key) -> None:
+        # (Textual calls CursorView.on_key as well: handlers run for each class of the MRO)
+        if event.key in ("up", "k", "down", "j", "pageup", "pagedown", "home", "g", "end", "G"):
+            self._place_at = None  # the person moved: a filter filling in no longer places the cursor
 
     def move_cursor(self, row: int, center: bool = False) -> None:
         super().move_cursor(row, center)

@@ -224,6 +224,12 @@ def main(argv: list[str] | None = None) -> None:
         args.insert(0, "connect")
     if is_help_request(args):
         sys.exit(print_help(args))
+    if args[0] == "tail":
+        from busconsole.commands.tail import fast_run as fast_tail
+
+        code = fast_tail(args[1:])
+        if code is not None:
+            sys.exit(code)
     if args[0] == "replay":
         from busconsole.commands.replay import fast_print
 

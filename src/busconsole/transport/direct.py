@@ -182,7 +182,7 @@ class DirectClientConnection(DirectDelivery, ClientConnection):
                         start = pos + 4
                         if start > end:
                             break
-                        size = int.from_bytes(data[pos + 2:start], "big")
+                        size = data[pos + 2] << 8 | data[pos + 3]  # cheaper than a slice and a call
                     elif size == 127:
                         start = pos + 10
                         if start > end:

@@ -175,13 +175,15 @@ def run(
     import asyncio
     import os
 
-    from busconsole.filtering import FilterError, parse_filter
-
     opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
-    try:
-        flt = parse_filter(filter_expr) if filter_expr else None
-    except FilterError as exc:
-        die(f"--filter: {exc}\n  {filter_expr}\n  {' ' * (exc.column - 1)}^", EXIT_USAGE)
+    flt = None
+    if filter_expr:  # the filter language is imported only for a filter
+        from busconsole.filtering import FilterError, parse_filter
+
+        try:
+            flt = parse_filter(filter_expr)
+        except FilterError as exc:
+            die(f"--filter: {exc}\n  {filter_expr}\n  {' ' * (exc.column - 1)}^", EXIT_USAGE)
     keep = frame_predicate(types, entities, flt)
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ

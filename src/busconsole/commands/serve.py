@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import ipaddress
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -46,6 +43,9 @@ def register(app: typer.Typer) -> None:
                          show_default=False),
         ] = None,
     ) -> None:
+        import asyncio
+        import signal
+
         from busconsole import paths
         from busconsole.server.app import ReferenceServer
         from busconsole.server.runner import run_until_signalled
@@ -70,6 +70,8 @@ def register(app: typer.Typer) -> None:
 
 
 def _is_loopback(host: str) -> bool:
+    import ipaddress
+
     if host == "localhost":
         return True
     try:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
@@ -73,18 +73,28 @@ async def stream(
     import asyncio
     import os
 
-    from rich.console import Console
-
-    from busconsole.render import pretty_line
-
     out = sys.stdout.buffer
-    console = Console(file=sys.stdout, force_terminal=True, highlight=False) if color else None
+    console = None
+    if color:  # Rich only for colour: --json and plain lines never import it
+        from rich.console import Console
+
+        from busconsole.render import pretty_line
+
+        console = Console(file=sys.stdout, force_terminal=True, highlight=False)
     redactor = opts.redactor()
     loop = asyncio.get_running_loop()
     done = asyncio.Event()
     pending: list[CapturedFrame] = []
+    append = pending.append
     printed = 0
+    limit = count if count is not None else -1
+    stopped = False  # done is set: a plain flag is what each frame checks
     timer: asyncio.TimerHandle | None = None
+
+    def stop() -> None:
+        nonlocal stopped
+        stopped = True
+        done.set()
 
     def flush() -> None:
         nonlocal timer
@@ -102,33 +112,33 @@ async def stream(
             out.flush()
         except BrokenPipeError:  # the reader went away (| head): stop quietly
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit
-            done.set()
+            stop()
 
-    def on_frame(f: CapturedFrame) -> None:
+    def on_frame(f: CapturedFrame) -> None:  # once per frame: kept to a few operations
         nonlocal printed, timer
-        if done.is_set() or (keep is not None and not keep(f)):
+        if stopped or (keep is not None and not keep(f)):
             return
-        pending.append(f)
+        append(f)
         printed += 1
-        if count is not None and printed >= count:
-            done.set()
-        if len(pending) >= MAX_BATCH:
-            flush()
-        elif timer is None:
+        if printed == limit:
+            stop()
+        if timer is None:
             timer = loop.call_later(FLUSH_DELAY, flush)
+        elif len(pending) >= MAX_BATCH:
+            flush()
 
     import signal
 
     stopped_by: list[int] = []
 
-    def stop(code: int) -> None:
+    def signalled(code: int) -> None:
         stopped_by.append(code)
-        done.set()
+        stop()
 
     # Explicit handlers: a script's background job starts with SIGINT ignored, and Python then
     # never raises KeyboardInterrupt. SIGINT ends with 130 as a shell expects, SIGTERM with 0.
-    loop.add_signal_handler(signal.SIGINT, stop, 130)
-    loop.add_signal_handler(signal.SIGTERM, stop, EXIT_OK)
+    loop.add_signal_handler(signal.SIGINT, signalled, 130)
+    loop.add_signal_handler(signal.SIGTERM, signalled, EXIT_OK)
     try:
         phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), done.wait(), server_logs)
     finally:
@@ -163,21 +173,133 @@ def register(app: typer.Typer) -> None:
         header: HeaderOpt = None,
         profile: ProfileOpt = None,
     ) -> None:
-        import asyncio
-        import os
+        run(url=url, subscribe=subscribe, types=types, entities=entities, filter_expr=filter_expr,
+            as_json=as_json, count=count, color=color, token=token, header=header, profile=profile,
+            server_logs=server_logs)
 
+
+def run(
+    *,
+    url: str | None,
+    subscribe: list[str] | None,
+    types: list[str] | None,
+    entities: list[str] | None,
+    filter_expr: str | None,
+    as_json: bool,
+    count: int | None,
+    color: bool | None,
+    token: str | None,
+    header: list[str] | None,
+    profile: str | None,
+    server_logs: Path | None = None,
+) -> NoReturn:
+    """The command, its options parsed (by typer, or by :func:`fast_run`); ends with typer.Exit."""
+    import asyncio
+    import os
+
+    opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
+    flt = None
+    if filter_expr:  # the filter language is imported only for a filter
         from busconsole.filtering import FilterError, parse_filter
 
-        opts = connection_options(url, token=token, headers=header, profile=profile, subscribe=subscribe)
         try:
-            flt = parse_filter(filter_expr) if filter_expr else None
+            flt = parse_filter(filter_expr)
         except FilterError as exc:
             die(f"--filter: {exc}\n  {filter_expr}\n  {' ' * (exc.column - 1)}^", EXIT_USAGE)
-        keep = frame_predicate(types, entities, flt)
-        if color is None:
-            color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        try:
-            code = asyncio.run(stream(opts, keep, as_json, count, color and not as_json, server_logs))
-        except KeyboardInterrupt:
-            raise typer.Exit(130) from None
-        raise typer.Exit(code)
+    keep = frame_predicate(types, entities, flt)
+    if color is None:
+        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    try:
+        code = asyncio.run(stream(opts, keep, as_json, count, color and not as_json, server_logs))
+    except KeyboardInterrupt:
+        raise typer.Exit(130) from None
+    raise typer.Exit(code)
+
+
+# option -> (keyword, kind): "flag" sets True/False, "one" takes a value once, "many" is repeatable
+_FAST_OPTIONS: dict[str, tuple[str, str]] = {
+    "--json": ("as_json", "flag"), "--color": ("color", "flag"), "--no-color": ("color", "flag"),
+    "--count": ("count", "one"), "-n": ("count", "one"),
+    "--filter": ("filter_expr", "one"), "-f": ("filter_expr", "one"),
+    "--token": ("token", "one"), "--profile": ("profile", "one"), "-p": ("profile", "one"),
+    "--type": ("types", "many"), "-t": ("types", "many"), "--entity": ("entities", "many"),
+    "-e": ("entities", "many"), "--subscribe": ("subscribe", "many"), "-s": ("subscribe", "many"),
+    "--header": ("header", "many"), "-H": ("header", "many"), "--server-logs": ("server_logs", "one"),
+}
+_FAST_ENV = {"token": "BUSCONSOLE_TOKEN", "profile": "BUSCONSOLE_PROFILE"}  # as the typer options read them
+
+
+def fast_args(args: list[str]) -> dict[str, Any] | None:
+    """The keywords of :func:`run` for ``busconsole tail ARGS`` when ARGS are of the plain shape
+    below, else None (typer, where the options are defined, parses them and reports errors).
+
+    Taken: one URL; each option of the command at most once, except the repeatable ones;
+    values as the next argument or after ``=`` for long names, never starting with ``-``;
+    --count a positive decimal number. Not taken: ``--``, ``-n5``, repeated single options,
+    ``--help``, an empty BUSCONSOLE_TOKEN or BUSCONSOLE_PROFILE.
+    """
+    import os
+
+    kw: dict[str, Any] = {"url": None, "subscribe": None, "types": None, "entities": None, "filter_expr": None,
+                          "as_json": False, "count": None, "color": None, "token": None, "header": None,
+                          "profile": None, "server_logs": None}
+    seen: set[str] = set()
+    rest = iter(args)
+    for arg in rest:
+        if not arg.startswith("-"):
+            if "url" in seen:
+                return None
+            seen.add("url")
+            kw["url"] = arg
+            continue
+        name, eq, value = arg.partition("=")
+        if not (eq and name.startswith("--")):
+            name, eq = arg, ""
+        known = _FAST_OPTIONS.get(name)
+        if known is None:
+            return None
+        key, kind = known
+        if kind != "many" and key in seen:
+            return None
+        seen.add(key)
+        if kind == "flag":
+            if eq:
+                return None
+            kw[key] = name != "--no-color"
+            continue
+        if not eq:
+            value = next(rest, "-")
+        if value.startswith("-"):
+            return None
+        if kind == "many":
+            kw[key] = [*(kw[key] or ()), value]
+        elif key == "count":
+            if not (value.isascii() and value.isdigit()) or int(value) < 1:
+                return None
+            kw[key] = int(value)
+        else:
+            kw[key] = value
+    if kw["server_logs"] is not None:
+        kw["server_logs"] = Path(kw["server_logs"])
+    for key, var in _FAST_ENV.items():
+        if key not in seen and var in os.environ:
+            if not os.environ[var]:
+                return None
+            kw[key] = os.environ[var]
+    return kw
+
+
+def fast_run(args: list[str]) -> int | None:
+    """The exit code of ``busconsole tail ARGS`` run without building the typer app (pydantic,
+    every command module: a few hundred ms before the first frame); None when ARGS are not of
+    the shape :func:`fast_args` takes, and the typer command runs instead."""
+    kw = fast_args(args)
+    if kw is None:
+        return None
+    try:
+        run(**kw)
+    except typer.Exit as exc:
+        return exc.exit_code
+    except KeyboardInterrupt:  # what click does for the typer command
+        print("\nAborted!", file=sys.stderr)
+        return 1

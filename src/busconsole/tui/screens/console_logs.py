@@ -49,7 +49,7 @@ class ConsoleRow:
         return self.entry.level
 
 
-def console_rows(store: EventStore, entries: list[ConsoleEntry]) -> list[ConsoleRow]:
+def console_rows(store: ShownStore, entries: list[ConsoleEntry]) -> list[ConsoleRow]:
     """``entries`` with their connection, in time order (arrival order among equal times)."""
     frames: dict[int, tuple[str, float]] = {}
     out = []

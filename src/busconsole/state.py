@@ -1,8 +1,16 @@
-"""Latest known state per entity, and what each update changed.
+"""Latest known state per connection, entity and query, and what each update changed.
 
 QUERY_RESULT, SUBSCRIPTION_DATA and STORE_UPDATE carry the whole store state of an
 entity (``{entity, query, data: [rows], meta}``); MUTATION_SUCCESS carries one row,
 applied to the rows by id (CREATE adds, UPDATE merges, DELETE removes).
+
+A state is kept per :data:`StateKey`: the connection the frame came on, the entity and
+the query the state answers. Two clients (the proxy's c1 and c2) or two queries of one
+client (ACTIVE partners, all partners) each have their own history, so an update is
+compared with the previous state of the same view, never with another connection's
+rows. A state that names no query is the subscription's view (SUBSCRIPTION_DATA,
+STORE_UPDATE), or for a QUERY_RESULT the view of query answers. A MUTATION_SUCCESS
+joins the view of its connection and entity updated last.
 
 Only the current state per entity is kept. Older states are rebuilt on demand from
 the frames themselves (back to the nearest whole-state frame, then the mutations
@@ -20,7 +28,7 @@ import re
 from array import array
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import orjson
@@ -45,6 +53,30 @@ class Diff:
     entity: str
     previous: int | None  # the frame of the state it is compared with, None for the first
     changes: list[Change]
+    # which view changed: the connection, and the query it answers (None: no query named)
+    conn: str | None = field(default=None, compare=False)
+    query: Any = field(default=None, compare=False)
+
+
+# (connection, entity, the query as canonical JSON, or RESULT / None when the frame names none)
+StateKey = tuple[str | None, str, str | None]
+RESULT = "?"  # a QUERY_RESULT that names no query: an answer, not the subscription's view
+
+
+def query_of(obj: dict[str, Any]) -> Any:
+    """The query a whole-state frame answers: the state's own ``query``, else the frame's."""
+    data = obj.get("data")
+    query = data.get("query") if isinstance(data, dict) else None
+    return query if query is not None else obj.get("query")
+
+
+def _query_key(type_: str, query: Any) -> str | None:
+    if query is None:
+        return RESULT if type_ == "QUERY_RESULT" else None
+    try:
+        return orjson.dumps(query, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return repr(query)
 
 
 # --------------------------------------------------------------------------- diff
@@ -157,29 +189,41 @@ def apply_mutation(state: Any, entity: str, op: str | None, row: Any) -> Any:
 
 
 class EntityState:
-    """Current state per entity, and diffs rebuilt from frames read back through ``load``."""
+    """Current state per connection, entity and query, and diffs rebuilt from frames read back
+    through ``load``."""
 
     def __init__(self, load: Callable[[int], dict[str, Any] | None]) -> None:
         self._load = load
-        self._current: dict[str, Any] = {}
-        self._updates: dict[str, array[int]] = {}  # frame indices that changed each entity
+        self._current: dict[str, Any] = {}  # entity -> its latest state, whichever view
+        self._views: dict[StateKey, Any] = {}  # view -> its latest state
+        self._updates: dict[StateKey, array[int]] = {}  # frame indices that changed each view
+        self._keys: dict[str, list[StateKey]] = {}  # entity -> its views
+        self._last: dict[tuple[str | None, str], StateKey] = {}  # (conn, entity) -> view updated last
+        self._queries: dict[StateKey, Any] = {}
         self._cache: OrderedDict[int, Any] = OrderedDict()  # frame index -> state after it
-        self._trimmed: set[str] = set()  # entities whose oldest updates were evicted
+        self._trimmed: set[StateKey] = set()  # views whose oldest updates were evicted
 
-    def observe(self, index: int, type_: str, entity: str | None, obj: dict[str, Any]) -> None:
+    def observe(self, index: int, type_: str, entity: str | None, obj: dict[str, Any],
+                conn: str | None = None) -> None:
         if entity is None or type_ not in STATE_TYPES or "data" not in obj:
             return
         if type_ in WHOLE_STATE_TYPES:
+            query = query_of(obj)
+            key: StateKey = (conn, entity, _query_key(type_, query))
+            self._queries.setdefault(key, query)
             after = obj["data"]  # not cached: one frame read gives it back
         else:
-            after = self._after(type_, entity, obj, self._current.get(entity))
+            key = self._last.get((conn, entity), (conn, entity, None))
+            after = self._after(type_, entity, obj, self._views.get(key))
             self._cache[index] = after  # a new index: it goes last
             if len(self._cache) > _CACHE:
                 self._cache.popitem(last=False)
-        self._current[entity] = after
-        updates = self._updates.get(entity)
+        self._current[entity] = self._views[key] = after
+        self._last[(conn, entity)] = key
+        updates = self._updates.get(key)
         if updates is None:
-            updates = self._updates[entity] = array("Q")
+            updates = self._updates[key] = array("Q")
+            self._keys.setdefault(entity, []).append(key)
         updates.append(index)
 
     @staticmethod
@@ -202,23 +246,36 @@ class EntityState:
         return sorted(self._current)
 
     def current_before(self, entity: str, before: int) -> Any | None:
-        """The state of ``entity`` once the frames before index ``before`` were seen (playback);
-        None when it had none yet or the frames to rebuild it are gone."""
-        updates = self._updates.get(entity)
-        pos = bisect.bisect_left(updates, before) - 1 if updates else -1
-        if pos < 0:
+        """The state of ``entity`` once the frames before index ``before`` were seen (playback):
+        that of its view updated last before then; None when it had none yet or the frames
+        to rebuild it are gone."""
+        best: tuple[StateKey, int, int] | None = None
+        for key in self._keys.get(entity, ()):
+            updates = self._updates[key]
+            pos = bisect.bisect_left(updates, before) - 1
+            if pos >= 0 and (best is None or updates[pos] > best[2]):
+                best = (key, pos, updates[pos])
+        if best is None:
             return None
         try:
-            return self._state_after(entity, pos)
+            return self._state_after(best[0], best[1])
         except LookupError:
             return None
 
     def entities_before(self, before: int) -> list[str]:
-        return sorted(e for e, updates in self._updates.items() if updates and updates[0] < before)
+        return sorted(
+            e for e, keys in self._keys.items()
+            if any(self._updates[k] and self._updates[k][0] < before for k in keys)
+        )
 
-    def _state_after(self, entity: str, pos: int) -> Any:
-        """State after the ``pos``-th update of ``entity``; LookupError when a needed frame is gone."""
-        updates = self._updates[entity]
+    def views(self, entity: str) -> list[StateKey]:
+        """The (connection, entity, query) views of ``entity`` seen so far."""
+        return list(self._keys.get(entity, ()))
+
+    def _state_after(self, key: StateKey, pos: int) -> Any:
+        """State after the ``pos``-th update of view ``key``; LookupError when a needed frame is gone."""
+        entity = key[1]
+        updates = self._updates[key]
         index = updates[pos]
         if index in self._cache:
             return self._cache[index]
@@ -232,7 +289,7 @@ class EntityState:
             if str(obj.get("type", "")).upper() in WHOLE_STATE_TYPES:
                 break
             if k == 0:
-                if entity in self._trimmed:  # the rows it applied to were evicted
+                if key in self._trimmed:  # the rows it applied to were evicted
                     raise LookupError(f"state of {entity!r} before frame {updates[0]} is gone")
                 break
             k -= 1
@@ -242,35 +299,44 @@ class EntityState:
         self._remember(index, state)
         return state
 
+    def _find(self, entity: str, i: int) -> tuple[StateKey, int] | None:
+        for key in self._keys.get(entity, ()):
+            updates = self._updates[key]
+            pos = bisect.bisect_left(updates, i)
+            if pos < len(updates) and updates[pos] == i:
+                return key, pos
+        return None
+
     def diff_at(self, i: int) -> Diff | None:
-        """What frame ``i`` changed in its entity's state; None when it changed no state
-        or the frames needed to rebuild it are gone."""
+        """What frame ``i`` changed in the state of its view (its connection, entity and query);
+        None when it changed no state or the frames needed to rebuild it are gone."""
         obj = self._load(i)
         entity = obj.get("entity") if obj else None
-        if not isinstance(entity, str) or entity not in self._updates:
+        if not isinstance(entity, str):
             return None
-        updates = self._updates[entity]
-        pos = bisect.bisect_left(updates, i)
-        if pos == len(updates) or updates[pos] != i:
+        found = self._find(entity, i)
+        if found is None:
             return None
+        key, pos = found
+        updates = self._updates[key]
         try:
-            after = self._state_after(entity, pos)
+            after = self._state_after(key, pos)
             if pos:
-                before = self._state_after(entity, pos - 1)
-            elif entity in self._trimmed:
+                before = self._state_after(key, pos - 1)
+            elif key in self._trimmed:
                 return None  # what it is compared with was evicted
             else:
                 before = None
         except LookupError:
             return None
-        return Diff(i, entity, updates[pos - 1] if pos else None, diff(before, after))
+        return Diff(i, entity, updates[pos - 1] if pos else None, diff(before, after), key[0], self._queries.get(key))
 
     def evict(self, before: int) -> None:
         """Forget updates older than ``before``; the current states stay."""
-        for entity, updates in self._updates.items():
+        for key, updates in self._updates.items():
             cut = bisect.bisect_left(updates, before)
             if cut:
                 del updates[:cut]
-                self._trimmed.add(entity)
+                self._trimmed.add(key)
         for index in [k for k in self._cache if k < before]:
             del self._cache[index]

@@ -46,7 +46,7 @@ def test_query_structural_errors_name_the_field_and_point_at_it() -> None:
 @pytest.mark.parametrize(
     ("payload", "expected"),
     [
-        ('{"criteria": {}}', "payload.kind: required"),
+        ('{"kind": "", "criteria": {}}', "payload.kind: String should have at least 1 character"),
         ('{"kind": "partner", "criteria": []}', "payload.criteria: Input should be a valid dictionary"),
         ('{"kind": "partner", "page": {"limit": 1.5}}', "payload.page.limit:"),
         ('{"kind": "partner", "limits": 3}', "payload.limits: unknown field"),
@@ -55,6 +55,12 @@ def test_query_structural_errors_name_the_field_and_point_at_it() -> None:
 )
 def test_query_payload_must_be_a_stellar_query(payload: str, expected: str) -> None:
     assert any(expected in e for e in errors("QUERY", "partner", "", payload))
+
+
+def test_query_kind_defaults_to_the_entity_as_in_send() -> None:
+    assert validate("QUERY", "partner", "", '{"criteria": {}}').ok  # the README's own QUERY
+    frame = build_frame("QUERY", "partner", "", '{"criteria": {"name": "x"}}')
+    assert frame["payload"] == {"kind": "partner", "criteria": {"name": "x"}}
 
 
 def test_blank_query_payload_defaults_to_the_entity_kind() -> None:

@@ -62,6 +62,7 @@ def build_request(kind: str, entity: str | None, operation: str | None, payload:
     from pydantic import ValidationError
 
     from busconsole import protocol
+    from busconsole.compose.draft import query_with_kind
 
     k = kind.upper()
     if k not in protocol.REQUEST_TYPES:
@@ -70,8 +71,8 @@ def build_request(kind: str, entity: str | None, operation: str | None, payload:
         raise ValueError(f"{k} needs an ENTITY")
     if k == "MUTATION" and not operation:
         raise ValueError("MUTATION needs --operation (CREATE, UPDATE or DELETE)")
-    if k == "QUERY" and isinstance(payload, dict):
-        payload = {"kind": entity, **payload}
+    if k == "QUERY":
+        payload = query_with_kind(entity or "", payload)  # the composer's rule
     if k == "CONSOLE_LOGS" and isinstance(payload, dict) and "messages" in payload:
         payload = payload["messages"]
     if k in ("QUERY", "MUTATION") and payload is not None and not isinstance(payload, dict):

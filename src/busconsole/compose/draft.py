@@ -44,6 +44,7 @@ __all__ = [
     "draft_from_frame",
     "expand_placeholders",
     "fresh_copy",
+    "query_with_kind",
     "resolve_template",
     "validate",
 ]
@@ -118,6 +119,18 @@ def _shape_error(what: str, value: Any) -> Issue:
     return Issue(f"payload: {what} must be a JSON object, not {found}", 1, 1)
 
 
+def query_with_kind(entity: str, query: Any) -> Any:
+    """A QUERY's Stellar query with ``kind`` defaulting to the frame's entity.
+
+    ``{"criteria": {...}}`` is the README's own example: the kind is the entity the QUERY
+    names, so neither the composer nor ``busconsole send`` asks for it twice. A ``kind``
+    that is typed wins; anything but an object is left for the shape check.
+    """
+    if isinstance(query, dict) and entity and "kind" not in query:
+        return {"kind": entity, **query}
+    return query
+
+
 def validate(kind: str, entity: str, operation: str, payload_text: str) -> Validation:
     """Check a draft as the composer holds it; cheap enough to run on every keystroke.
 
@@ -146,7 +159,7 @@ def validate(kind: str, entity: str, operation: str, payload_text: str) -> Valid
             errors.append(_shape_error("Stellar query", checked))
         else:
             try:
-                StellarQuery.model_validate(checked)
+                StellarQuery.model_validate(query_with_kind(entity, checked))
             except ValidationError as exc:
                 errors += _pydantic_issues(exc, payload_text)
     elif k == "MUTATION":
@@ -214,7 +227,7 @@ def build_frame(
     k = kind.strip().upper()
     entity = entity.strip()
     if k == "QUERY":
-        frame = build_query(entity, payload, request_id)
+        frame = build_query(entity, query_with_kind(entity, payload), request_id)
     elif k == "MUTATION":
         frame = build_mutation(entity, operation.strip(), payload, request_id)
     elif k == "SUBSCRIBE":

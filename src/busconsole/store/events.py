@@ -168,7 +168,7 @@ class EventStore:
         if error or obj is None:
             self._error(index)
         if sink is STATE:
-            self.state.observe(index, type_, entity, obj)  # type: ignore[arg-type]  # sinks imply an object
+            self.state.observe(index, type_, entity, obj, frame.conn)  # type: ignore[arg-type]  # sinks imply an object
         elif sink is CONSOLE:
             self.console.observe(index, obj)  # type: ignore[arg-type]
         if self._held > self.max_frames or self._bytes > self.max_bytes:

@@ -16,7 +16,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Input, Label, Select, Static, TextArea
 
@@ -37,15 +37,19 @@ from busconsole.compose.reply import ReplyStatus, reply_status
 from busconsole.compose.templates import Template, TemplateError, Templates
 from busconsole.render import fmt_time, summary
 from busconsole.tui.widgets.composer_dialogs import ConfirmSend, NamePrompt, Picker
-from busconsole.tui.widgets.composer_fields import LiveSuggester
+from busconsole.tui.widgets.composer_fields import FieldInput, LiveSuggester
 from busconsole.wire import MUTATION_OPERATIONS, new_request_id
 
 if TYPE_CHECKING:
     from busconsole.sessions.base import Session
 
 POLL_SECONDS = 0.1
-PREVIEW_LINES = 8
-PREVIEW_MAX_BYTES = 64 * 1024  # pretty-printing a huge reply on every poll would stall the UI
+REPLY_MAX_LINES = 5_000  # the reply pane scrolls; past this many lines the stream has the rest
+PREVIEW_MAX_BYTES = 512 * 1024  # pretty-printed once per reply, not per poll
+# The split between the payload editor and the reply pane, as (editor, reply) weights: small
+# until something is sent, even once a reply arrives, then as alt+up/alt+down (or ctrl+o) set it.
+SPLITS = ((4, 1), (2, 1), (1, 1), (1, 2), (1, 4))
+SPLIT_EMPTY, SPLIT_REPLY = 1, 3
 _WITH_ID = ("QUERY", "MUTATION")
 
 
@@ -60,24 +64,32 @@ class ComposerScreen(ModalScreen[None]):
     #composer-entity { width: 1fr; }
     #composer-operation { width: 22; }
     #composer-ids { height: 1; color: $text-muted; }
-    #composer-payload { height: 1fr; min-height: 5; }
-    #composer-issues { height: auto; max-height: 6; }
-    #composer-reply { height: auto; max-height: 12; border-top: solid $primary-darken-2; }
+    #composer-payload { height: 2fr; min-height: 4; }
+    #composer-issues { height: auto; max-height: 4; }
+    #composer-reply-pane {
+        height: 1fr; min-height: 3;
+        border-top: solid $primary-darken-2; scrollbar-size-vertical: 1;
+    }
+    #composer-reply-pane:focus { border-top: solid $accent; }
+    #composer-reply { height: auto; }
     """
 
     BINDINGS = [
         Binding("ctrl+s", "send", "Send", priority=True),
         Binding("ctrl+enter", "send", "Send", show=False, priority=True),
         Binding("escape", "close", "Close"),
-        Binding("ctrl+up", "recall(-1)", "Older", priority=True),
-        Binding("ctrl+down", "recall(1)", "Newer", priority=True),
+        Binding("ctrl+up", "recall(-1)", "Older", show=False, priority=True),
+        Binding("ctrl+down", "recall(1)", "Newer", show=False, priority=True),
         Binding("up", "recall(-1)", "Older", show=False),
         Binding("down", "recall(1)", "Newer", show=False),
         Binding("ctrl+r", "history", "History", priority=True),
         Binding("ctrl+t", "templates", "Templates", priority=True),
         Binding("f2", "save_template", "Save template"),
-        Binding("ctrl+f", "format", "Format JSON", priority=True),
-        Binding("ctrl+n", "new", "New", priority=True),
+        Binding("ctrl+f", "format", "Format JSON", show=False, priority=True),
+        Binding("ctrl+n", "new", "New", show=False, priority=True),
+        Binding("alt+up", "split(1)", "Reply bigger", show=False, priority=True),
+        Binding("alt+down", "split(-1)", "Reply smaller", show=False, priority=True),
+        Binding("ctrl+o", "reply_zoom", "Zoom reply", priority=True),
     ]
 
     def __init__(
@@ -100,6 +112,9 @@ class ComposerScreen(ModalScreen[None]):
         self.last_sent: dict[str, Any] | None = None
         self.reply: ReplyStatus | None = None
         self._typed: Draft | None = None  # the draft put aside while recalling history
+        self.split = SPLIT_EMPTY  # index into SPLITS
+        self._split_chosen = False  # the person resized: a reply no longer resizes the pane
+        self._unzoomed: int | None = None
 
     # ------------------------------------------------------------------ layout
 
@@ -110,17 +125,20 @@ class ComposerScreen(ModalScreen[None]):
             box.border_subtitle = self.session.title
             with Horizontal(id="composer-head"):
                 yield Select([(t, t) for t in COMPOSE_TYPES], value=d.kind, allow_blank=False, id="composer-type")
-                yield Input(d.entity, placeholder="entity", id="composer-entity",
+                yield FieldInput(d.entity, placeholder="entity", id="composer-entity",
                             suggester=LiveSuggester(self._entities))
-                yield Input(d.operation, placeholder="operation", id="composer-operation",
+                yield FieldInput(d.operation, placeholder="operation", id="composer-operation",
                             suggester=LiveSuggester(lambda: MUTATION_OPERATIONS))
             yield Label(id="composer-ids")
-            yield TextArea.code_editor(d.payload_text, language="json", id="composer-payload")
+            yield TextArea.code_editor(d.payload_text, language="json", id="composer-payload",
+                                       tab_behavior="focus")
             yield Static(id="composer-issues")
-            yield Static("Nothing sent yet.", id="composer-reply")
+            with VerticalScroll(id="composer-reply-pane"):
+                yield Static("Nothing sent yet.", id="composer-reply")
         yield Footer()
 
     def on_mount(self) -> None:
+        self._apply_split()
         self._show_fields()
         self._revalidate()
         target = "#composer-payload" if self.draft.payload_text else "#composer-entity"
@@ -236,7 +254,11 @@ class ComposerScreen(ModalScreen[None]):
             self._send(frame)
 
     def _refuse(self, message: str) -> None:
-        self.query_one("#composer-reply", Static).update(Text(message, style="bold red"))
+        self._show_reply(Text(message, style="bold red"))
+
+    def _show_reply(self, text: Text) -> None:
+        self.query_one("#composer-reply", Static).update(text)
+        self.query_one("#composer-reply-pane", VerticalScroll).scroll_home(animate=False)
 
     @work(exclusive=True, group="composer-send")
     async def _send(self, frame: dict[str, Any]) -> None:
@@ -251,7 +273,7 @@ class ComposerScreen(ModalScreen[None]):
         self.reply = None
         what = f"{frame.get('type')} {frame.get('entity') or ''}".strip()
         waiting = "waiting for the reply…" if frame.get("requestId") else "no reply is paired with this type"
-        self.query_one("#composer-reply", Static).update(Text(f"→ sent {what}; {waiting}", style="cyan"))
+        self._show_reply(Text(f"→ sent {what}; {waiting}", style="cyan"))
         self.draft.request_id = new_request_id()  # the next send is a new request
         self._show_ids()
 
@@ -264,7 +286,9 @@ class ComposerScreen(ModalScreen[None]):
         if status.state in ("unseen", "waiting") and self.reply is not None and self.reply.state == status.state:
             return
         self.reply = status
-        self.query_one("#composer-reply", Static).update(self._reply_text(status, rid))
+        if status.done and not self._split_chosen:
+            self._set_split(max(self.split, SPLIT_REPLY))
+        self._show_reply(self._reply_text(status, rid))
 
     def _reply_text(self, status: ReplyStatus, rid: str) -> Text:
         if status.state == "unseen":
@@ -284,9 +308,38 @@ class ComposerScreen(ModalScreen[None]):
             out.append(f"({captured.size:,} bytes: open it in the stream)", style="dim")
             return out
         body = json.dumps(status.reply, indent=2, ensure_ascii=False).splitlines()
-        more = f"\n… {len(body) - PREVIEW_LINES} more lines in the stream" if len(body) > PREVIEW_LINES else ""
-        out.append("\n".join(body[:PREVIEW_LINES]) + more, style="dim")
+        more = f"\n… {len(body) - REPLY_MAX_LINES} more lines in the stream" if len(body) > REPLY_MAX_LINES else ""
+        out.append("\n".join(body[:REPLY_MAX_LINES]) + more)
         return out
+
+    # ------------------------------------------------------------------ the reply pane
+
+    def _apply_split(self) -> None:
+        editor, reply = SPLITS[self.split]
+        self.query_one("#composer-payload").styles.height = f"{editor * 2}fr"
+        self.query_one("#composer-reply-pane").styles.height = f"{reply * 2}fr"
+        pane = self.query_one("#composer-reply-pane", VerticalScroll)
+        pane.border_title = "reply · alt+↑↓ resize · ctrl+o zoom · tab in to scroll"
+
+    def _set_split(self, split: int) -> None:
+        self.split = max(0, min(len(SPLITS) - 1, split))
+        self._apply_split()
+
+    def action_split(self, step: int) -> None:
+        """Give the reply pane more (1) or less (-1) of the room it shares with the payload."""
+        self._split_chosen = True
+        self._unzoomed = None
+        self._set_split(self.split + step)
+
+    def action_reply_zoom(self) -> None:
+        """The reply pane as large as it goes, and back."""
+        self._split_chosen = True
+        if self._unzoomed is None:
+            self._unzoomed = self.split
+            self._set_split(len(SPLITS) - 1)
+        else:
+            self._set_split(self._unzoomed)
+            self._unzoomed = None
 
     # ------------------------------------------------------------------ history and templates
 

@@ -1,10 +1,16 @@
 """Console logs: every message a frontend logged, one row each, with level toggles and a text filter.
 
 Rows come from the store's console index (compact references rebuilt on demand); the
-list is rebuilt only when the index grew or a toggle changed, on the app's timer.
+list is rebuilt only when the index grew or a toggle changed, on the app's timer. Rows
+are in the order the messages were logged (their own timestamps, else their frame's
+time), not the order the batches arrived, since a frontend flushes its batches late and
+several connections interleave. Each row names the connection its batch came on; Enter
+goes back to the stream with that frame selected.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual import on
@@ -23,14 +29,56 @@ from busconsole.wire import CONSOLE_LEVELS
 LEVEL_KEYS = {"1": "error", "2": "warn", "3": "info", "4": "log", "5": "debug"}
 
 
-def console_row(entry: ConsoleEntry) -> Text:
+CONN_WIDTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class ConsoleRow:
+    """A console entry with what its frame says: the connection and when it was logged."""
+
+    entry: ConsoleEntry
+    conn: str
+    t: float  # the message's own time, else its frame's
+
+    @property
+    def frame_index(self) -> int:
+        return self.entry.frame_index
+
+    @property
+    def level(self) -> str:
+        return self.entry.level
+
+
+def console_rows(store: ShownStore, entries: list[ConsoleEntry]) -> list[ConsoleRow]:
+    """``entries`` with their connection, in time order (arrival order among equal times)."""
+    frames: dict[int, tuple[str, float]] = {}
+    out = []
+    for e in entries:
+        known = frames.get(e.frame_index)
+        if known is None:
+            try:
+                facts = store.facts(e.frame_index)
+                known = frames[e.frame_index] = (facts.conn or "", facts.t)
+            except LookupError:
+                known = frames[e.frame_index] = ("", 0.0)
+        conn, frame_t = known
+        out.append(ConsoleRow(e, conn, e.t if e.t is not None else frame_t))
+    out.sort(key=lambda r: r.t)  # stable: a batch's messages keep their order
+    return out
+
+
+def _fit(value: str, width: int) -> str:
+    return (value[: width - 1] + "…" if len(value) > width else value).ljust(width)
+
+
+def console_row(row: ConsoleRow) -> Text:
+    entry = row.entry
     text = Text(no_wrap=True, overflow="crop")
-    text.append(fmt_time(entry.t) if entry.t is not None else " " * 12, "dim")
+    text.append(fmt_time(row.t), "dim" if entry.t is not None else "dim italic")
     text.append(" ")
     text.append(entry.level.upper().ljust(5), LEVEL_STYLES.get(entry.level, "") + " bold")
     text.append(" ")
-    session = entry.session or entry.source or ""
-    text.append((session[:12] + "…" if len(session) > 13 else session).ljust(13), "#87afaf")
+    text.append(_fit(row.conn, CONN_WIDTH), "#87afaf")
     text.append(" ")
     text.append(" ".join(entry.message.split()), "red" if entry.level == "error" else "")
     if entry.stack_trace:
@@ -43,7 +91,7 @@ class ConsoleList(CursorView):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.entries: list[ConsoleEntry] = []
+        self.entries: list[ConsoleRow] = []
 
     def row_count(self) -> int:
         return len(self.entries)
@@ -52,7 +100,7 @@ class ConsoleList(CursorView):
         entry = self.entries[row]
         return console_row(entry), entry.level == "error"
 
-    def set_entries(self, entries: list[ConsoleEntry]) -> None:
+    def set_entries(self, entries: list[ConsoleRow]) -> None:
         at_end = self.cursor >= len(self.entries) - 1
         self.entries = entries
         self.invalidate()
@@ -76,7 +124,9 @@ class ConsoleLogsScreen(Screen[None]):
     BINDINGS = [
         Binding("escape,l", "app.pop_screen", "Back to the stream"),
         Binding("slash", "focus_search", "Search message text"),
-        *(Binding(k, f"toggle_level('{lv}')", f"Show/hide {lv} messages") for k, lv in LEVEL_KEYS.items()),
+        Binding("enter", "go_to_frame", "Go to its frame"),
+        # the level chips above the list show these keys
+        *(Binding(k, f"toggle_level('{lv}')", f"Show/hide {lv} messages", show=False) for k, lv in LEVEL_KEYS.items()),
     ]
 
     def __init__(self, store: ShownStore) -> None:
@@ -107,7 +157,8 @@ class ConsoleLogsScreen(Screen[None]):
             return
         self._seen = len(console)
         levels = self.levels if self.levels != set(CONSOLE_LEVELS) else None
-        self.query_one(ConsoleList).set_entries(list(console.entries(levels, self.search or None)))
+        found = list(console.entries(levels, self.search or None))
+        self.query_one(ConsoleList).set_entries(console_rows(self.store, found))
         self.query_one("#console-levels", Static).update(level_chips(self.levels, console.count_by_level()))
 
     def action_toggle_level(self, level: str) -> None:
@@ -126,6 +177,28 @@ class ConsoleLogsScreen(Screen[None]):
     def _search_done(self) -> None:
         self.query_one(ConsoleList).focus()
 
+    @on(CursorView.Chosen, "#console-list")
+    def _chosen(self, event: CursorView.Chosen) -> None:
+        self._go_to(event.row)
+
+    def action_go_to_frame(self) -> None:
+        self._go_to(self.query_one(ConsoleList).cursor)
+
+    def _go_to(self, row: int) -> None:
+        """Back to the stream with the frame of the message at ``row`` selected."""
+        entries = self.query_one(ConsoleList).entries
+        if not 0 <= row < len(entries):
+            return
+        index = entries[row].frame_index
+        stream = getattr(self.app, "stream", None)
+        self.app.pop_screen()
+        if stream is None:
+            return
+        if stream.jump_to_index(index):
+            stream.focus()
+        else:
+            self.app.notify(f"frame #{index} is not in the stream's view (a filter hides it?)", severity="warning")
+
     @on(CursorView.Moved, "#console-list")
     def _moved(self, event: CursorView.Moved) -> None:
         entries = self.query_one(ConsoleList).entries
@@ -133,12 +206,14 @@ class ConsoleLogsScreen(Screen[None]):
         if not entries:
             label.update(Text("No console messages match.", "dim"))
             return
-        e = entries[min(event.row, len(entries) - 1)]
+        row = entries[min(event.row, len(entries) - 1)]
+        e = row.entry
         body = Text.assemble((e.level.upper(), LEVEL_STYLES.get(e.level, "") + " bold"), " ", e.message)
         if e.args:
             body.append("\nargs: " + ", ".join(map(str, e.args)), "dim")
-        meta = " · ".join(x for x in (e.session and f"session {e.session}", e.source and f"source {e.source}",
-                                        f"frame #{e.frame_index}") if x)
+        meta = " · ".join(x for x in (row.conn and f"connection {row.conn}", e.session and f"session {e.session}",
+                                        e.source and f"source {e.source}", f"frame #{e.frame_index} (enter goes there)")
+                          if x)
         body.append(f"\n{meta}", "#87afaf")
         body.append("\n" + (e.stack_trace or "(no stack trace)"), "dim" if not e.stack_trace else "")
         label.update(body)

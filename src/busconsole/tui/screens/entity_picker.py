@@ -24,7 +24,7 @@ class EntityPicker(ModalScreen[str | None]):
         self.counts = counts
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="picker-box"):
+        with Vertical(id="picker-box", classes="modal-box"):
             yield Static(Text("Show only one entity", "bold"), classes="box-title")
             yield Input(placeholder="type to narrow…", id="picker-input")
             yield OptionList(id="picker-list")

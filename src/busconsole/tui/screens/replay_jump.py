@@ -44,7 +44,7 @@ class JumpScreen(ModalScreen[float | None]):
         self.first_ms = first_ms
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="jump-box"):
+        with Vertical(id="jump-box", classes="modal-box"):
             yield Static("Jump to a time: 12:31:05, +30s, -2m or an ISO date-time", classes="box-title")
             yield Input(placeholder="12:31:05", id="jump-input")
             yield Static("", id="jump-error")

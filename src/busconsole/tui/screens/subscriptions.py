@@ -46,7 +46,7 @@ class SubscriptionsScreen(ModalScreen[None]):
         self._shown: list[tuple[str, int]] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="subs-box"):
+        with Vertical(id="subs-box", classes="modal-box"):
             yield Static(Text("Subscriptions", "bold"), classes="box-title")
             yield Input(placeholder="entity to subscribe to, then enter", id="subs-input")
             yield OptionList(id="subs-list")

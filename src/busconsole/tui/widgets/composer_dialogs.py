@@ -15,37 +15,53 @@ from textual.widgets.option_list import Option
 
 T = TypeVar("T")
 
-DIALOG_CSS = """
-ModalScreen.composer-dialog { align: center middle; }
-ModalScreen.composer-dialog > Vertical {
-    width: 80%; max-width: 100; height: auto; max-height: 80%;
-    border: thick $primary; background: $surface; padding: 0 1;
+# The one modal style (busconsole.tcss has the same rule for every ModalScreen of the app):
+# centred, bordered, over the dimmed screen beneath, and small enough for 80x24. It is repeated
+# here so the dialogs look the same on any host app. The selectors start with the class name,
+# so Textual's scoping of DEFAULT_CSS leaves them as written (a selector starting elsewhere is
+# prefixed with "Dialog " and matches nothing: that is how these once drew at the top left).
+MODAL_CSS = """
+Dialog {
+    align: center middle;
+    background: $background 60%;
 }
-ModalScreen.composer-dialog .title { text-style: bold; margin-bottom: 1; }
-ModalScreen.composer-dialog Horizontal { height: auto; align-horizontal: right; }
-ModalScreen.composer-dialog Button { margin-left: 1; }
-ModalScreen.composer-dialog OptionList { height: auto; max-height: 20; }
+Dialog > .modal-box {
+    width: 80%; max-width: 100; height: auto; max-height: 90%;
+    border: round $primary; background: $surface; padding: 0 1;
+}
+Dialog .title { text-style: bold; color: $accent; }
+Dialog .modal-buttons { height: auto; align-horizontal: right; margin-top: 1; }
+Dialog Button { margin-left: 1; }
+Dialog OptionList { height: auto; max-height: 14; }
 """
 
 
-class ConfirmSend(ModalScreen[bool]):
+class Dialog(ModalScreen[T]):
+    """Base of the composer's dialogs: the shared modal style."""
+
+    DEFAULT_CSS = MODAL_CSS
+
+    def __init__(self) -> None:
+        super().__init__(classes="composer-dialog")
+
+
+class ConfirmSend(Dialog[bool]):
     """Asks before a DELETE or an oversized frame goes out; ``y`` sends, ``n``/escape does not."""
 
-    DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [
         Binding("y", "answer(True)", "Send"),
         Binding("n,escape", "answer(False)", "Cancel"),
     ]
 
     def __init__(self, prompt: str) -> None:
-        super().__init__(classes="composer-dialog")
+        super().__init__()
         self.prompt = prompt
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="modal-box"):
             yield Label("Confirm send", classes="title")
             yield Label(self.prompt, id="confirm-prompt")
-            with Horizontal():
+            with Horizontal(classes="modal-buttons"):
                 yield Button("Send (y)", variant="error", id="confirm-yes")
                 yield Button("Cancel (n)", id="confirm-no")
 
@@ -57,20 +73,19 @@ class ConfirmSend(ModalScreen[bool]):
         self.dismiss(event.button.id == "confirm-yes")
 
 
-class NamePrompt(ModalScreen[str | None]):
+class NamePrompt(Dialog[str | None]):
     """One line of text (a template name); enter accepts, escape cancels."""
 
-    DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [Binding("escape", "cancel", "Cancel")]
 
     def __init__(self, title: str, value: str = "", placeholder: str = "") -> None:
-        super().__init__(classes="composer-dialog")
+        super().__init__()
         self.title_text = title
         self.value = value
         self.placeholder = placeholder
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="modal-box"):
             yield Label(self.title_text, classes="title")
             yield Input(self.value, placeholder=self.placeholder, id="name-input")
 
@@ -84,10 +99,9 @@ class NamePrompt(ModalScreen[str | None]):
         self.dismiss(None)
 
 
-class Picker(ModalScreen[T | None], Generic[T]):
+class Picker(Dialog[T | None], Generic[T]):
     """A searchable list: typing narrows it through ``search``, enter picks the highlighted item."""
 
-    DEFAULT_CSS = DIALOG_CSS
     BINDINGS = [
         Binding("escape", "cancel", "Cancel"),
         Binding("down", "move(1)", "Next", show=False),
@@ -95,13 +109,13 @@ class Picker(ModalScreen[T | None], Generic[T]):
     ]
 
     def __init__(self, title: str, search: Callable[[str], Sequence[tuple[str, T]]]) -> None:
-        super().__init__(classes="composer-dialog")
+        super().__init__()
         self.title_text = title
         self.search = search
         self._values: list[T] = []
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="modal-box"):
             yield Label(self.title_text, classes="title")
             yield Input(placeholder="type to search", id="picker-search")
             yield OptionList(id="picker-list")

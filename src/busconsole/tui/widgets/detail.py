@@ -19,7 +19,7 @@ from textual.widgets import Static, TabbedContent, TabPane, TextArea
 
 from busconsole.console import ConsoleEntry, entries_from_obj
 from busconsole.render import LEVEL_STYLES, fmt_time, type_style
-from busconsole.state import Change
+from busconsole.state import Change, Diff
 from busconsole.store.shown import ShownStore
 from busconsole.tui.widgets.json_tree import JsonTree, scalar_text
 from busconsole.tui.widgets.stream import row_text
@@ -55,7 +55,7 @@ def changes_table(changes: list[Change]) -> Table:
             value = _value(ch.old)
         else:
             value = Text.assemble(_value(ch.old), (" → ", "bold"), _value(ch.new))
-        table.add_row(Text(mark, style), ch.path, value)
+        table.add_row(Text(mark, style), Text(ch.path), value)  # a str would be read as markup: [id=3]
     return table
 
 
@@ -152,14 +152,59 @@ class DetailPane(Horizontal):
             reply.update("")
 
     def _diff(self, index: int) -> RenderableType:
-        diff = self.store.state.diff_at(index)
-        if diff is None:
-            return Text("This frame changed no entity state.", "dim")
-        since = f"since frame #{diff.previous}" if diff.previous is not None else "first state seen"
-        head = Text.assemble((diff.entity, "bold"), f": {len(diff.changes)} change(s), {since}")
+        """What this frame changed in its view's state; for a request (a MUTATION), what its
+        reply and the STORE_UPDATEs it caused changed, each against its own view."""
+        state = self.store.state
+        own = state.diff_at(index)
+        if own is not None:
+            return self._diff_block(own)
+        facts = self.store.facts(index)
+        pairing = self.store.pairing
+        pair = pairing.pair_of(index)
+        related = [pair.reply] if pair is not None and pair.request == index else []
+        related += [i for i in pairing.effects_of(index) if i not in related]
+        blocks = [
+            self._diff_block(d, caused=True)
+            for d in (state.diff_at(i) for i in related if i >= self.store.first_index)
+            if d is not None
+        ]
+        if blocks:
+            head = Text.assemble((f"What this {facts.type} changed", "bold"),
+                                 f": its reply and the updates it caused ({len(blocks)})")
+            return Group(head, *blocks)
+        if facts.type == "MUTATION" and pair is None:
+            waiting = "timed out: no reply" if pairing.is_timed_out(index) else "no reply yet"
+            return Text(f"This MUTATION changed nothing seen so far ({waiting}).", "dim")
+        if facts.type == "MUTATION":
+            return Text("This MUTATION's reply and effects changed no entity state seen here.", "dim")
+        return Text("This frame changed no entity state.", "dim")
+
+    def _frame_ref(self, i: int, with_conn: bool = True) -> Text:
+        """``#i`` with what that frame is: its time, type and connection."""
+        if i < self.store.first_index or i >= len(self.store):
+            return Text(f"#{i} (no longer in memory)", "dim")
+        f = self.store.facts(i)
+        return Text.assemble((f"#{i}", "bold"), " ", (fmt_time(f.t), "dim"), " ", (f.type, type_style(f.type)),
+                             f" on {f.conn}" if f.conn and with_conn else "")
+
+    def _diff_block(self, diff: Diff, caused: bool = False) -> RenderableType:
+        view = Text.assemble((diff.entity, "bold"))
+        if diff.conn:
+            view.append(f" on {diff.conn}")
+        if diff.query is not None:
+            q = orjson.dumps(diff.query).decode()
+            view.append("  query ", "dim")
+            view.append(q if len(q) <= 100 else q[:99] + "…")
+        head = Text.assemble(view, f": {len(diff.changes)} change(s)")
+        if caused:
+            head = Text.assemble(self._frame_ref(diff.index, with_conn=False), " → ", head)
+        if diff.previous is not None:
+            since = Text.assemble("  since ", self._frame_ref(diff.previous), (", the previous state of this view", "dim"))
+        else:
+            since = Text("  first state seen of this view", "dim")
         if not diff.changes:
-            return head
-        return Group(head, changes_table(diff.changes))
+            return Group(head, since)
+        return Group(head, since, changes_table(diff.changes))
 
     def _effects(self, index: int) -> RenderableType:
         pairing = self.store.pairing

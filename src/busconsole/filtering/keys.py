@@ -83,7 +83,7 @@ IS_TYPES: dict[str, tuple[str, ...] | None] = {
     "timedout": None,
     "failed": None,
     "guessed": None,
-    "request": REQUEST_TYPES,
+    "request": (*REQUEST_TYPES, "REQUEST"),  # REQUEST: a line of the store's request log (recording/detect.py)
     "reply": REPLY_TYPES,
 }
 

@@ -80,3 +80,10 @@ def test_check_compares_subscription_data(server: ServerThread, tmp_path: Path, 
     assert bad.returncode == 1, bad.stdout + bad.stderr
     after_subscribe = bad.stdout.split("SUBSCRIBE compute: SUBSCRIPTION_DATA", 1)[1]
     assert f'differs: data.data[0].name: {orjson.dumps(target["name"]).decode()} -> "Renamed-Host"' in after_subscribe
+
+
+def test_ignore_without_check_is_bad_usage(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(orjson.dumps({"type": "QUERY", "entity": "partner", "timestamp": 1}) + b"\n")
+    done = run(str(path), "--to", "ws://127.0.0.1:9/", "--yes", "--ignore", "*.updatedAt")
+    assert done.returncode == 64 and "add --check" in done.stderr

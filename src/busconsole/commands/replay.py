@@ -105,6 +105,8 @@ def register(app: typer.Typer) -> None:
         flt = filter_option(filter_expr)
         if speed <= 0:
             die("--speed must be positive", EXIT_USAGE)
+        if ignore and not check:
+            die("--ignore leaves paths out of --check's comparison; add --check", EXIT_USAGE)
         headless = print_ or stats or not sys.stdout.isatty()
         if to is not None and (headless or yes or check):
             rec = _open(files, False)

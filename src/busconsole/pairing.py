@@ -115,7 +115,7 @@ def _record_of(value: Any) -> str | None:
             return None
         rid = inner.get("id")
     if rid.__class__ is str:
-        return rid  # type: ignore[no-any-return]
+        return rid
     return str(rid) if rid.__class__ in (int, float) else None
 
 

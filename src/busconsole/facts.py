@@ -45,11 +45,13 @@ def frame_fields(obj: dict[str, Any]) -> tuple[str, str | None, str | None, froz
 
 
 class FrameFacts:
-    """One frame's facts. ``latency``, ``pending``, ``timed_out`` and ``orphan`` come from pairing."""
+    """One frame's facts. ``latency``, ``pending``, ``timed_out``, ``orphan``, ``failed`` and
+    ``guessed`` come from pairing."""
 
     __slots__ = (
         "index", "seq", "t", "dir", "conn", "type", "entity", "op", "req", "size", "levels",
-        "malformed", "latency", "pending", "timed_out", "orphan", "failed", "_frame", "_load",
+        "malformed", "latency", "pending", "timed_out", "orphan", "failed", "guessed", "_frame",
+        "_load",
     )
 
     def __init__(
@@ -66,6 +68,7 @@ class FrameFacts:
         self.timed_out = False
         self.orphan = False
         self.failed = False  # a request answered by ERROR
+        self.guessed = False  # either side of a pair made by order, not by what the reply carries
         if frame is not None:
             self._fill(frame)
 

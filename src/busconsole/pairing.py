@@ -5,14 +5,25 @@ Rules, in the order they are tried for a reply (QUERY_RESULT, MUTATION_SUCCESS, 
 1. With a ``requestId``: the unanswered request carrying that id (QUERY_RESULT only
    answers a QUERY, MUTATION_SUCCESS only a MUTATION, ERROR either). An id nobody is
    waiting for makes the reply an *orphan*; it is never paired by guesswork.
-2. MUTATION_SUCCESS without one: the oldest unanswered MUTATION of the same connection,
-   entity and operation, whether or not it carried an id (the framework's server never
-   echoes it here); without ``operation``, the oldest mutation of that entity.
+2. MUTATION_SUCCESS without one: an unanswered MUTATION of the same connection, entity
+   and operation (without ``operation``: of that entity), whether or not it carried an id
+   (the framework's server never echoes it here). The reply's record id (``data.id``)
+   picks the mutation whose ``payload.id`` is the same; failing that, the oldest mutation
+   that named no record (a CREATE), then the oldest of them all.
 3. QUERY_RESULT without one: the oldest unanswered QUERY of the connection and entity
    that carried no id either (a query with an id gets its id back).
 4. ERROR without one: the oldest unanswered request of the connection that carried no id,
    because the server answers each connection in order and echoes ids it knows.
 5. Nothing matched: an orphan.
+
+A reply that states its own ``duration`` (ms; the store's request logs do) has that as its
+latency, and among the candidates of rules 2 to 4 it answers the request sent that long
+before it (within a millisecond), before falling back to order.
+
+A pair made by rules 2 to 4 is a *guess* (``is_guessed``, ``Pair.guessed``) when the reply
+could have answered another request just as well: more than one candidate was waiting and
+neither its record id nor its duration told them apart. A pair by requestId, or with a
+single candidate, is exact.
 
 Effects: a STORE_UPDATE of an entity is caused by the latest MUTATION_SUCCESS of that
 entity when it arrives within ``effect_window`` ms after it, or when it arrived after the
@@ -30,8 +41,9 @@ import math
 import time
 from array import array
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypedDict
+from typing import Any, TypedDict
 
 from busconsole.wire import PAIRED_REQUESTS as REQUEST_TYPES
 from busconsole.wire import REPLIES
@@ -39,7 +51,9 @@ from busconsole.wire import REPLIES
 REPLY_TO = {reply: request for request in REQUEST_TYPES for reply in REPLIES[request]}
 OVERALL: tuple[str, str | None] = ("*", None)
 
-_REQUEST, _REPLY, _ANSWERED, _FAILED, _ORPHAN, _ERROR_REPLY = 1, 2, 4, 8, 16, 32
+_REQUEST, _REPLY, _ANSWERED, _FAILED, _ORPHAN, _ERROR_REPLY, _GUESSED = 1, 2, 4, 8, 16, 32, 64
+_SAME_START = 1.0  # ms: a reply's duration points at a request sent this close to it
+_SCAN = 1024  # waiting requests looked through for a record id or a start time, at most
 _LOOSE_KEEP = 64  # uncaused STORE_UPDATEs remembered per entity, for late MUTATION_SUCCESS
 _BLOCK = 4096
 _ZEROS_I = array("i", bytes(4 * _BLOCK))
@@ -54,8 +68,9 @@ _ROLES = {  # what observe does with a frame type; with any other: nothing
 class Pair:
     request: int
     reply: int
-    latency: float  # ms, reply t minus request t
+    latency: float  # ms, reply t minus request t (or the duration the reply states)
     failed: bool  # answered by ERROR
+    guessed: bool = False  # paired by order among requests the reply could equally answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +101,29 @@ class _Waiting:
     op: str | None
     req: str | None
     conn: str
+    record: str | None = None  # the record a MUTATION names (payload.id)
+
+
+def _record_of(value: Any) -> str | None:
+    """The record id of a payload or reply data (``{id}`` or ``{data: {id}}``), as text."""
+    if value.__class__ is not dict:
+        return None
+    rid = value.get("id")
+    if rid is None:
+        inner = value.get("data")
+        if inner.__class__ is not dict:
+            return None
+        rid = inner.get("id")
+    if rid.__class__ is str:
+        return rid
+    return str(rid) if rid.__class__ in (int, float) else None
+
+
+def _duration(obj: dict[str, Any] | None) -> float | None:
+    value = obj.get("duration") if obj is not None else None
+    if isinstance(value, int | float) and not isinstance(value, bool) and value >= 0 and math.isfinite(value):
+        return float(value)
+    return None
 
 
 def percentile(sorted_values: list[float], q: float) -> float:
@@ -109,6 +147,7 @@ class Pairing:
         self._waiting: dict[int, _Waiting] = {}  # unanswered requests, oldest first
         self._by_req: dict[str, list[int]] = {}
         self._queues: dict[tuple[str | None, ...], deque[int]] = {}
+        self._by_record: dict[tuple[str, str | None, str], list[int]] = {}  # (conn, entity, id) -> mutations
         self._lat: dict[tuple[str, str | None], tuple[array[int], array[float]]] = {}
         self._effects: dict[int, array[int]] = {}
         self._trigger: dict[str | None, tuple[int, float]] = {}  # entity -> (success index, t)
@@ -118,9 +157,11 @@ class Pairing:
 
     def observe(
         self, index: int, t: float, type_: str, entity: str | None, op: str | None,
-        req: str | None, conn: str,
+        req: str | None, conn: str, obj: dict[str, Any] | None = None,
     ) -> int | None:
-        """Take frame ``index`` (frames come in index order). Returns the request a reply answers."""
+        """Take frame ``index`` (frames come in index order). Returns the request a reply answers.
+        ``obj``, the decoded frame, gives the record ids and stated durations that make pairs
+        without a requestId exact."""
         k = index - self._base
         if k != self._n:
             raise ValueError(f"frame {index} observed out of order (expected {self._base + self._n})")
@@ -132,12 +173,17 @@ class Pairing:
             return None
         request = None
         if role == _REQUEST:
-            self._wait(_Waiting(index, t, type_, entity, op, req, conn))
+            record = None
+            if type_ == "MUTATION" and obj is not None:
+                record = _record_of(obj.get("payload"))
+                if record is None and "data" in obj:  # the store's request logs
+                    record = _record_of(obj["data"])
+            self._wait(_Waiting(index, t, type_, entity, op, req, conn, record))
         elif role == _EFFECT:
             self._store_update(index, t, entity)
             return None
         else:
-            request = self._answer(index, t, type_, entity, op, req, conn)
+            request = self._answer(index, t, type_, entity, op, req, conn, obj)
         if type_ == "MUTATION_SUCCESS":
             self._mutation_done(index, t, entity, request)
         elif type_ == "QUERY_RESULT":
@@ -160,6 +206,12 @@ class Pairing:
                 self._by_req[w.req] = [w.index]
             else:
                 same.append(w.index)
+        if w.record is not None:
+            named = self._by_record.get((w.conn, w.entity, w.record))
+            if named is None:
+                self._by_record[(w.conn, w.entity, w.record)] = [w.index]
+            else:
+                named.append(w.index)
         if w.type == "MUTATION":
             self._enqueue((w.conn, w.type, w.entity, w.op), w.index)
         if w.type == "MUTATION" or w.req is None:
@@ -176,42 +228,82 @@ class Pairing:
             dq.popleft()
         dq.append(index)
 
-    def _oldest(self, key: tuple[str | None, ...]) -> int | None:
+    def _oldest(self, key: tuple[str | None, ...]) -> tuple[int | None, bool]:
+        """The oldest waiting request of a queue, and whether another one waits behind it."""
         dq = self._queues.get(key)
+        waiting = self._waiting
         while dq:
             i = dq.popleft()
-            if i in self._waiting:
-                return i
+            if i in waiting:
+                while dq and dq[0] not in waiting:  # answered through another rule
+                    dq.popleft()
+                return i, bool(dq)
         self._queues.pop(key, None)
-        return None
+        return None, False
 
-    def _find(self, type_: str, entity: str | None, op: str | None, req: str | None, conn: str) -> int | None:
+    def _live_in(self, key: tuple[str | None, ...]) -> Iterator[_Waiting]:
+        """The waiting requests of a queue, oldest first (the first ``_SCAN`` of them)."""
+        waiting = self._waiting
+        seen = 0
+        for i in self._queues.get(key, ()):
+            w = waiting.get(i)
+            if w is not None:
+                yield w
+                seen += 1
+                if seen >= _SCAN:
+                    return
+
+    def _find(
+        self, type_: str, entity: str | None, op: str | None, req: str | None, conn: str,
+        record: str | None, started: float | None,
+    ) -> tuple[int | None, bool]:
+        """The request a reply answers, and whether that is a guess (see the module docstring)."""
         wants = REPLY_TO.get(type_)
         if req is not None:
             for i in self._by_req.get(req, ()):
                 if wants is None or self._waiting[i].type == wants:
-                    return i
-            return None
+                    return i, False
+            return None, False
         if wants is None:
-            return self._oldest((conn,))
-        if wants == "MUTATION" and op is not None:
-            return self._oldest((conn, wants, entity, op))
-        return self._oldest((conn, wants, entity))
+            key: tuple[str | None, ...] = (conn,)
+        elif wants == "MUTATION" and op is not None:
+            key = (conn, wants, entity, op)
+        else:
+            key = (conn, wants, entity)
+        if started is not None:
+            near = [w for w in self._live_in(key) if abs(w.t - started) <= _SAME_START]
+            if near:
+                best = min(abs(w.t - started) for w in near)
+                closest = [w for w in near if abs(w.t - started) == best]
+                return closest[0].index, len(closest) > 1
+        if record is not None and wants == "MUTATION":
+            same = [i for i in self._by_record.get((conn, entity, record), ())
+                    if op is None or self._waiting[i].op == op]
+            if same:
+                return same[0], len(same) > 1
+            unnamed = [w for w in self._live_in(key) if w.record is None]
+            if unnamed:
+                return unnamed[0].index, len(unnamed) > 1
+        return self._oldest(key)
 
     def _answer(
         self, index: int, t: float, type_: str, entity: str | None, op: str | None,
-        req: str | None, conn: str,
+        req: str | None, conn: str, obj: dict[str, Any] | None = None,
     ) -> int | None:
         flags = _REPLY | (_ERROR_REPLY if type_ == "ERROR" else 0)
-        r = self._find(type_, entity, op, req, conn)
+        stated = None if obj is None or "duration" not in obj else _duration(obj)
+        record = _record_of(obj.get("data")) if req is None and obj is not None and type_ == "MUTATION_SUCCESS" else None
+        r, guessed = self._find(type_, entity, op, req, conn, record, None if stated is None else t - stated)
         if r is None:
             self._flags[index - self._base] = flags | _ORPHAN
             return None
         w = self._forget(r)
-        latency = t - w.t
+        latency = t - w.t if stated is None else stated
         k, rk = index - self._base, r - self._base
+        if guessed:
+            flags |= _GUESSED
         self._flags[k] = flags
-        self._flags[rk] |= _ANSWERED | (_FAILED if type_ == "ERROR" else 0)
+        self._flags[rk] |= _ANSWERED | (_FAILED if type_ == "ERROR" else 0) | (_GUESSED if guessed else 0)
         self._partner[k], self._partner[rk] = r - index, index - r
         self._latency[k] = self._latency[rk] = latency
         stat = self._lat.get((w.type, w.entity))
@@ -228,6 +320,13 @@ class Pairing:
             same.remove(r)
             if not same:
                 del self._by_req[w.req]
+        if w.record is not None:
+            rk = (w.conn, w.entity, w.record)
+            named = self._by_record[rk]
+            if len(named) == 1:
+                del self._by_record[rk]
+            else:
+                named.remove(r)
         return w
 
     # ------------------------------------------------------------------ effects
@@ -273,7 +372,7 @@ class Pairing:
         j = i + self._partner[k]
         request, reply = min(i, j), max(i, j)
         failed = bool(self._flags[k] & (_FAILED | _ERROR_REPLY))
-        return Pair(request, reply, float(self._latency[k]), failed)
+        return Pair(request, reply, float(self._latency[k]), failed, bool(self._flags[k] & _GUESSED))
 
     def latency(self, i: int) -> float | None:
         k = self._slot(i)
@@ -293,6 +392,10 @@ class Pairing:
     def is_failed(self, i: int) -> bool:
         """A request answered by ERROR."""
         return self._flag(i, _FAILED)
+
+    def is_guessed(self, i: int) -> bool:
+        """Either side of a pair made by order among requests the reply could equally answer."""
+        return self._flag(i, _GUESSED)
 
     def is_pending(self, i: int) -> bool:
         return i in self._waiting

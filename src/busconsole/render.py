@@ -113,6 +113,10 @@ def _plural(n: int, word: str) -> str:
 
 def _query(obj: dict[str, Any]) -> str:
     q = obj.get("payload") if obj.get("payload") is not None else obj.get("query")
+    if q is None:  # a store-history row: the machine's event carries the query
+        data = obj.get("data")
+        event = data.get("event") if isinstance(data, dict) else None
+        q = event.get("query") if isinstance(event, dict) else None
     if not isinstance(q, dict):
         return _compact(q) if q is not None else "(no query)"
     parts = [str(q.get("kind", "?"))]
@@ -151,9 +155,19 @@ def _mutation(obj: dict[str, Any]) -> str:
 
 
 def _rows_of(obj: dict[str, Any]) -> str:
-    n, inner = _rows(obj.get("data"))
+    # an <entity>/history.jsonl row keeps its rows in the store state after the result
+    n, inner = _rows(obj.get("data") if "data" in obj or "stateAfter" not in obj else obj["stateAfter"])
     entity = obj.get("entity") or inner or "?"
     return f"{_plural(n, 'row')} of {entity}"
+
+
+def _state_change(obj: dict[str, Any]) -> str:
+    """What a history row's state change touched: the top-level keys that differ."""
+    before, after = obj.get("stateBefore"), obj.get("stateAfter")
+    if not isinstance(before, dict) or not isinstance(after, dict):
+        return "state changed"
+    changed = [k for k in after if before.get(k) != after[k]] + [k for k in before if k not in after]
+    return f"{_plural(len(changed), 'key')} changed: {', '.join(changed)}" if changed else "no change"
 
 
 def _error_text(err: Any) -> str:
@@ -220,6 +234,8 @@ def _summary(frame: CapturedFrame, max_len: int) -> str:
         text = str(obj.get("status", "?"))
     elif kind == "CONSOLE_LOGS_ACK":
         text = f"received {obj.get('received', '?')}"
+    elif kind == "STATE_CHANGED":
+        text = _state_change(obj)
     elif kind in ("SUBSCRIBE", "UNSUBSCRIBE"):
         text = str(obj.get("entity") or "(no entity)")
     else:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pytest
 from hypothesis import given, settings
@@ -260,8 +260,11 @@ def test_any_interleaving_pairs_every_reply_with_its_request(
         if i in expected:
             assert answered == expected[i]
     for reply, request in expected.items():
-        assert p.pair_of(reply) == Pair(request, reply, float(reply - request), frames[reply][0] == "ERROR")
-        assert p.pair_of(request) == p.pair_of(reply)
+        pair = p.pair_of(reply)
+        assert pair is not None
+        assert replace(pair, guessed=False) == Pair(request, reply, float(reply - request), frames[reply][0] == "ERROR")
+        assert not (pair.guessed and frames[reply][3] is not None)  # a pair by requestId is never a guess
+        assert p.pair_of(request) == pair
         assert not p.is_orphan(reply)
     assert p.pending(now=0.0) == []
 

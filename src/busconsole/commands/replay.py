@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
     from busconsole.recording.reader import Recording
-    from busconsole.recording.replayer import Step
+    from busconsole.recording.replayer import Ignore, Step
     from busconsole.store.file import FileStore
 
 EXIT_MISMATCH = 1
@@ -46,10 +46,12 @@ level, the time span and request latencies.
 fresh requestIds (the old → new mapping is printed). Without --yes it is a dry run:
 the plan is printed and nothing is sent. --pace original keeps the recorded spacing
 (scaled by --speed), fast sends at once, ack waits for each reply. --check compares
-every reply with the recorded one, ignoring timestamps and requestIds, and prints the
-differences. On a terminal, --to without --yes, --check, --print or --stats opens the
-TUI instead, with URL as where `e` (edit and resend) sends; --read-only refuses
-mutations there.
+every reply (SUBSCRIBE's SUBSCRIPTION_DATA too) with the recorded one, ignoring
+timestamps and requestIds, and prints the differences; --ignore PATH (repeatable;
+wildcards: '*.updatedAt', 'data.data[*].version') leaves more out, and the differing
+paths it left out are listed as "ignored:". On a terminal, --to without --yes,
+--check, --print or --stats opens the TUI instead, with URL as where `e` (edit and
+resend) sends; --read-only refuses mutations there.
 
 Exit codes: 0 done (every reply matched with --check), 1 a reply differed or was an
 ERROR or never came, 2 a file could not be read or the server could not be reached,
@@ -87,6 +89,11 @@ def register(app: typer.Typer) -> None:
             bool, typer.Option("--stop-on-error", help="Stop at the first ERROR or missing reply.")
         ] = False,
         check: Annotated[bool, typer.Option("--check", help="Compare replies with the recorded ones.")] = False,
+        ignore: Annotated[
+            list[str] | None,
+            typer.Option("--ignore", help="With --check: leave this reply path out (repeatable; '*.updatedAt').",
+                         show_default=False),
+        ] = None,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each reply.")] = 10.0,
         token: TokenOpt = None,
         header: HeaderOpt = None,
@@ -98,12 +105,14 @@ def register(app: typer.Typer) -> None:
         flt = filter_option(filter_expr)
         if speed <= 0:
             die("--speed must be positive", EXIT_USAGE)
+        if ignore and not check:
+            die("--ignore leaves paths out of --check's comparison; add --check", EXIT_USAGE)
         headless = print_ or stats or not sys.stdout.isatty()
         if to is not None and (headless or yes or check):
             rec = _open(files, False)
             opts = connection_options(to, token=token, headers=header, profile=profile)
             code = _send(rec, opts.url, opts.headers, opts.redacted_url(), flt, yes, pace, speed,
-                         stop_on_error, check, timeout)
+                         stop_on_error, check, timeout, tuple(ignore or ()))
         elif stats:
             code = _stats(_open(files, False), flt)
         elif headless:
@@ -312,11 +321,11 @@ def _tui(
 
 def _send(
     rec: Recording, url: str, headers: dict[str, str], shown_url: str, flt: Filter | None, yes: bool,
-    pace: Pace, speed: float, stop_on_error: bool, check: bool, timeout: float,
+    pace: Pace, speed: float, stop_on_error: bool, check: bool, timeout: float, ignore: tuple[str, ...] = (),
 ) -> int:
     import asyncio
 
-    from busconsole.recording.replayer import build_plan
+    from busconsole.recording.replayer import Ignore, build_plan
 
     steps = build_plan(rec)
     if flt is not None:
@@ -331,12 +340,13 @@ def _send(
             print(f"plan {step.describe()}")
         note(f"dry run: {len(steps)} requests would go to {shown_url}; add --yes to send them")
         return EXIT_OK
-    return asyncio.run(_run(steps, url, headers, shown_url, pace, speed, stop_on_error, check, timeout))
+    rules = Ignore(ignore) if check else None
+    return asyncio.run(_run(steps, url, headers, shown_url, pace, speed, stop_on_error, rules, timeout))
 
 
 async def _run(
     steps: list[Step], url: str, headers: dict[str, str], shown_url: str, pace: Pace, speed: float,
-    stop_on_error: bool, check: bool, timeout: float,
+    stop_on_error: bool, check: Ignore | None, timeout: float,
 ) -> int:
     import asyncio
     import time
@@ -387,13 +397,16 @@ async def _run(
             for task in tasks:
                 task.cancel()
     note(f"replayed {len(tasks)} of {len(steps)} requests to {shown_url}; {failures} failed")
+    if check is not None:
+        note(f"replies compared ignoring {check.describe()}")
     return EXIT_MISMATCH if failures else EXIT_OK
 
 
-def _show_result(step: Step, reply: object, ms: float, check: bool) -> int:
-    """Print one result line (and differences); 1 when it counts as a failure."""
+def _show_result(step: Step, reply: object, ms: float, check: Ignore | None) -> int:
+    """Print one result line (and differences, and the differing paths --ignore left out);
+    1 when it counts as a failure."""
     from busconsole.frames import CapturedFrame
-    from busconsole.recording.replayer import diff_replies
+    from busconsole.recording.replayer import compare
 
     head = f"sent {step.describe()}"
     if isinstance(reply, BaseException):
@@ -404,12 +417,14 @@ def _show_result(step: Step, reply: object, ms: float, check: bool) -> int:
         return 0
     obj = reply.obj
     print(f"{head}: {reply.type} in {ms:.1f} ms")
-    if reply.type == "ERROR" and not (check and step.reply is not None and str(step.reply.get("type")) == "ERROR"):
+    if reply.type == "ERROR" and not (check is not None and step.reply is not None and str(step.reply.get("type")) == "ERROR"):
         print(f"  error: {obj.get('error') if obj else reply.text()}")
         return 1
-    if check and step.reply is not None:
-        diffs = diff_replies(step.reply, obj)
-        for line in diffs:
+    if check is not None and step.reply is not None:
+        found = compare(step.reply, obj, check)
+        for line in found.differences:
             print(f"  differs: {line}")
-        return 1 if diffs else 0
+        if found.ignored:
+            print(f"  ignored: {', '.join(found.ignored)}")
+        return 1 if found.differences else 0
     return 0

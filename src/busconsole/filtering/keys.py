@@ -40,7 +40,8 @@ FILTER_KEYS: tuple[KeyDef, ...] = (
     KeyDef("t", "time",
            "capture time: local time of day on the frame's own date, ISO date-time, epoch ms, "
            "or -5m (within the last 5 minutes; units ms s m h d)", "t>12:30:00", False),
-    KeyDef("is", "is", "state: pending, error, orphan, malformed, timedout, failed, request, reply",
+    KeyDef("is", "is", "state: pending, error, orphan, malformed, timedout, failed, guessed (paired by "
+           "order, not by id), request, reply",
            "is:pending,timedout", False),
 )
 KEYS: dict[str, KeyDef] = {k.name: k for k in FILTER_KEYS}
@@ -81,7 +82,8 @@ IS_TYPES: dict[str, tuple[str, ...] | None] = {
     "malformed": ("MALFORMED",),
     "timedout": None,
     "failed": None,
-    "request": REQUEST_TYPES,
+    "guessed": None,
+    "request": (*REQUEST_TYPES, "REQUEST"),  # REQUEST: a line of the store's request log (recording/detect.py)
     "reply": REPLY_TYPES,
 }
 

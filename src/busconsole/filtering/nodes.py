@@ -345,7 +345,7 @@ class IsTerm(Node):
         return "is:" + ",".join(self.flags)
 
 
-PAIRED_FLAGS = frozenset({"pending", "error", "orphan", "timedout", "failed"})  # what pairing decides
+PAIRED_FLAGS = frozenset({"pending", "error", "orphan", "timedout", "failed", "guessed"})  # pairing decides
 
 
 def _is(facts: FrameFacts, flag: str) -> bool:

@@ -383,7 +383,7 @@ class Recording:
         except (OSError, ValueError) as exc:
             self._report(k, j, f"unreadable ({exc})")
             return detect.malformed_line(b"", i)
-        return _line_frame(line, i, lambda what: self._report(k, j, what))
+        return _line_frame(line, i, lambda what: self._report(k, j, what), fi.name)
 
     def candidates(self, anchor_sets: Sequence[Anchors], binary: bool = True) -> Iterator[tuple[bytes, CapturedFrame]]:
         """``(line, frame)`` of every frame that can match a filter with these anchor sets, in
@@ -495,8 +495,9 @@ def open_recording(
     return rec.start(background) if start else rec
 
 
-def _line_frame(line: bytes, seq: int, report: Callable[[str], None]) -> CapturedFrame:
-    """The frame of a frame line; a line that is not one is reported and shown as malformed."""
+def _line_frame(line: bytes, seq: int, report: Callable[[str], None], source: str | None = None) -> CapturedFrame:
+    """The frame of a frame line; a line that is not one is reported and shown as malformed.
+    ``source`` (the file's name) gives an ``<entity>/history.jsonl`` line its entity."""
     fast = read_line(line)
     if fast is not None:
         return fast
@@ -505,7 +506,7 @@ def _line_frame(line: bytes, seq: int, report: Callable[[str], None]) -> Capture
         report("not a JSON frame; shown as malformed")
         return detect.malformed_line(line, seq)
     try:
-        return detect.line_frame(line, obj, seq)
+        return detect.line_frame(line, obj, seq, source)
     except FormatError as exc:
         report(f"{exc}; shown as malformed")
         return detect.malformed_line(line, seq)

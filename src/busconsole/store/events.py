@@ -157,7 +157,7 @@ class EventStore:
         self._count = index + 1
         self._held += 1
         self._bytes += size
-        answered = self.pairing.observe(index, t, type_, entity, op, req, frame.conn)
+        answered = self.pairing.observe(index, t, type_, entity, op, req, frame.conn, obj)
         if req is not None:
             h = hash(req)
             first = self._reqs.setdefault(h, index)
@@ -325,6 +325,7 @@ class EventStore:
         f.timed_out = p.is_timed_out(i, now)
         f.orphan = p.is_orphan(i)
         f.failed = p.is_failed(i)
+        f.guessed = p.is_guessed(i)
         return f
 
     def scan_raw(

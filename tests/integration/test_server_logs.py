@@ -39,7 +39,7 @@ def test_the_follower_hands_out_new_and_grown_files_only(tmp_path: Path) -> None
                       + b'{"level": "error", "mess')  # a line still being written waits
     (tmp_path / "compute").mkdir()
     (tmp_path / "compute" / "history.jsonl").write_bytes(
-        orjson.dumps({"type": "QUERY", "query": {"kind": "compute"}, "timestamp": 3}) + b"\n")
+        orjson.dumps({"type": "QUERY", "query": {"kind": "compute"}, "timestamp": 3, "stateBefore": {}}) + b"\n")
     frames = follower.poll()
     assert [(f.type, f.conn, f.t) for f in frames] == [("QUERY", "compute", 3.0), ("CONSOLE_LOGS", "tab-1", 5.0)]
     with grown.open("ab") as fh:

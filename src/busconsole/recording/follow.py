@@ -112,12 +112,9 @@ class FolderFollower:
             if obj is None or is_header(obj):
                 continue
             try:
-                frame = detect.line_frame(line, obj, self._next_seq())
+                out.append(detect.line_frame(line, obj, self._next_seq(), str(path)))
             except ValueError:
                 continue
-            if frame.conn == detect.LOG_CONN and path.parent != self.root:
-                frame.conn = path.parent.name  # <entity>/history.jsonl: the store's own history
-            out.append(frame)
         return out
 
 

@@ -58,6 +58,9 @@ class PairingView:
         at = self._view.now_ms if now is None else now
         return at is not None and at - self._view.base.facts(i).t > self.timeout * 1000
 
+    def is_guessed(self, i: int) -> bool:
+        return self._base.is_guessed(i) and self.pair_of(i) is not None
+
     def is_failed(self, i: int) -> bool:
         return self._base.is_failed(i) and self.pair_of(i) is not None
 
@@ -169,6 +172,7 @@ class StoreView:
         f.latency = pairing.latency(i)
         f.pending = pairing.is_pending(i)
         f.failed = pairing.is_failed(i)
+        f.guessed = pairing.is_guessed(i)
         f.timed_out = pairing.is_timed_out(i, self.now_ms if now is None else now)
         return f
 

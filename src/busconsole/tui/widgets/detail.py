@@ -132,7 +132,8 @@ class DetailPane(Horizontal):
         pair = pairing.pair_of(index)
         if pair is not None:
             verdict = Text("answered by ERROR", "bold red") if pair.failed else Text("answered", "green")
-            head.update(Text.assemble(verdict, "  latency ", (f"{pair.latency:.1f} ms", "bold")))
+            guess = ("  paired by order: a guess (the reply names no request)", "yellow") if pair.guessed else ""
+            head.update(Text.assemble(verdict, "  latency ", (f"{pair.latency:.1f} ms", "bold"), guess))
             request.update(self._side(pair.request))
             reply.update(self._side(pair.reply))
             return

@@ -58,8 +58,30 @@ def build_app() -> typer.Typer:
     )
     for name in COMMANDS:
         importlib.import_module(f"busconsole.commands.{name}").register(app)
+    _plain_flags()
     _app.append(app)
     return app
+
+
+def _plain_flags() -> None:
+    """Help's type column says what a value is only where a name does not: on/off options take
+    no value (no ``<bool>``), and arguments are named in capitals already (no ``<str>``,
+    ``<list[str]>``). Typer has no setting for it, so its parameter classes are taught once."""
+    from typer.core import TyperArgument, TyperOption
+
+    option_type = TyperOption.display_type_rich
+    if getattr(option_type, "_plain", False):
+        return
+
+    def option_display(self: TyperOption, ctx: object) -> str | None:
+        return None if self.is_flag and self.metavar is None else option_type(self, ctx)  # type: ignore[arg-type]
+
+    def argument_display(self: TyperArgument, ctx: object) -> str | None:
+        return None
+
+    option_display._plain = True  # type: ignore[attr-defined]
+    TyperOption.display_type_rich = option_display  # type: ignore[method-assign]
+    TyperArgument.display_type_rich = argument_display  # type: ignore[method-assign,assignment]
 
 
 def __getattr__(name: str) -> typer.Typer:

@@ -48,12 +48,14 @@ TokenOpt = Annotated[
         "--token",
         envvar="BUSCONSOLE_TOKEN",
         help="Bearer token sent as 'Authorization: Bearer …'; never printed or recorded.",
+        metavar="TOKEN",
         show_default=False,
     ),
 ]
 HeaderOpt = Annotated[
     list[str] | None,
-    typer.Option("--header", "-H", help="Extra handshake header 'Name: value' (repeatable).", show_default=False),
+    typer.Option("--header", "-H", help="Extra handshake header 'Name: value' (repeatable).", metavar="HEADER",
+                 show_default=False),
 ]
 ProfileOpt = Annotated[
     str | None,
@@ -62,13 +64,14 @@ ProfileOpt = Annotated[
         "-p",
         envvar="BUSCONSOLE_PROFILE",
         help="Profile from config.toml (default: the file's default_profile).",
+        metavar="NAME",
         show_default=False,
     ),
 ]
 SubscribeOpt = Annotated[
     list[str] | None,
     typer.Option("--subscribe", "-s", help="Subscribe to ENTITY (repeatable); replaces the profile's list.",
-                 show_default=False),
+                 metavar="ENTITY", show_default=False),
 ]
 ServerLogsOpt = Annotated[
     Path | None,
@@ -77,8 +80,24 @@ ServerLogsOpt = Annotated[
 ]
 FilterOpt = Annotated[
     str | None,
-    typer.Option("--filter", "-f", help="Only frames matching EXPR (the filter language).", show_default=False),
+    typer.Option("--filter", "-f", help="Only frames matching EXPR (the filter language).", metavar="EXPR",
+                 show_default=False),
 ]
+
+
+def command_help(text: str, examples: tuple[str, ...] = ()) -> str:
+    """A command's help as typer shows it well: each paragraph one line (the terminal wraps it,
+    never mid-sentence at 80 columns), indented lines kept as they are, then the examples."""
+    paragraphs = []
+    for block in text.strip().split("\n\n"):
+        lines = block.splitlines()
+        if all(line.startswith(" ") for line in lines):
+            paragraphs.append("\n".join(lines))
+        else:
+            paragraphs.append(" ".join(line.strip() for line in lines))
+    if examples:
+        paragraphs.append("Examples:\n" + "\n".join(f"  {e}" for e in examples))
+    return "\n\n".join(paragraphs)
 
 
 @dataclass(frozen=True, slots=True)

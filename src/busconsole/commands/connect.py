@@ -14,6 +14,7 @@ from busconsole.commands.common import (
     SubscribeOpt,
     TokenOpt,
     UrlArg,
+    command_help,
     connection_options,
     filter_option,
 )
@@ -27,9 +28,15 @@ s subscriptions, c compose, q quit.
 Exit codes: 0 quit normally; 64 bad usage (bad URL, header, profile or filter).
 """
 
+EXAMPLES = (
+    'busconsole connect ws://localhost:3013/store-debug -s partner -s compute',
+    "busconsole connect --profile staging --read-only --filter 'type:MUTATION,ERROR'",
+    'busconsole ws://localhost:3013/store-debug --server-logs ./debug-store',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("connect", help=HELP)
+    @app.command("connect", help=command_help(HELP, EXAMPLES))
     def connect(
         url: UrlArg = None,
         token: TokenOpt = None,

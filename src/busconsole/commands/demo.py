@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from busconsole.commands.common import command_help
+
 if TYPE_CHECKING:
     from busconsole.sessions.demo import DemoSession
     from busconsole.tui.app import BusConsoleApp
@@ -53,9 +55,14 @@ def demo_port(preferred: int = DEMO_PORT) -> int:
             s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
+EXAMPLES = (
+    'busconsole demo',
+    'busconsole demo --frontends 5 --no-record',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("demo", help=HELP)
+    @app.command("demo", help=command_help(HELP, EXAMPLES))
     def demo(
         frontends: Annotated[int, typer.Option("--frontends", help="Simulated frontends.", min=0, max=50)] = 3,
         record: Annotated[

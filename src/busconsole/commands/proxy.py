@@ -15,6 +15,7 @@ from busconsole.commands.common import (
     DEFAULT_URL,
     EXIT_USAGE,
     FilterOpt,
+    command_help,
     die,
     filter_option,
     note,
@@ -53,9 +54,14 @@ Exit codes: 0 stopped cleanly, 1 the recording lost frames, 2 could not listen o
 the recording, 64 bad usage.
 """
 
+EXAMPLES = (
+    'busconsole proxy --listen 127.0.0.1:3014 --upstream ws://localhost:3013/store-debug',
+    'busconsole proxy --upstream ws://localhost:3013/store-debug --no-tui --record tap.jsonl',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("proxy", help=HELP)
+    @app.command("proxy", help=command_help(HELP, EXAMPLES))
     def proxy(
         listen: Annotated[str, typer.Option(help="HOST:PORT to accept frontends on.")] = "127.0.0.1:3014",
         upstream: Annotated[str, typer.Option(help="The store server's WebSocket URL.")] = DEFAULT_URL,

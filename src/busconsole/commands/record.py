@@ -20,6 +20,7 @@ from busconsole.commands.common import (
     SubscribeOpt,
     TokenOpt,
     UrlArg,
+    command_help,
     connection_options,
     die,
     filter_option,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
     from busconsole.recording.redact import Redactor
     from busconsole.recording.writer import RecordingWriter
 
-HELP = """Record every frame of the bus to FILE (JSONL, DESIGN §3), without a screen.
+HELP = """Record every frame of the bus to FILE (the JSONL recording format, see the README), without a screen.
 
 Each frame is written and flushed as it arrives, so a killed recorder loses at most
 the line it was writing. The file is created 0600; fields named like password, token,
@@ -52,9 +53,14 @@ reconnect for good) after having been connected, 2 the server was never reached 
 refused the connection), 64 bad usage or a bad --filter, 1 the file could not be written.
 """
 
+EXAMPLES = (
+    'busconsole record ws://localhost:3013/store-debug -s partner -o session.jsonl --duration 60',
+    'busconsole record ws://localhost:3013/store-debug -o day.jsonl.gz --rotate-mb 100 --redact sessionKey',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("record", help=HELP)
+    @app.command("record", help=command_help(HELP, EXAMPLES))
     def record(
         url: UrlArg = None,
         output: Annotated[Path, typer.Option("--output", "-o", help="Recording file to write.")] = Path(
@@ -75,7 +81,8 @@ def register(app: typer.Typer) -> None:
         ] = None,
         redact: Annotated[
             list[str] | None,
-            typer.Option("--redact", help="Also mask fields named like FIELD (repeatable).", show_default=False),
+            typer.Option("--redact", help="Also mask fields named like FIELD (repeatable).", metavar="FIELD",
+                         show_default=False),
         ] = None,
         no_default_redact: Annotated[
             bool, typer.Option("--no-default-redact", help="Do not mask the built-in secret fields.")

@@ -18,6 +18,7 @@ from busconsole.commands.common import (
     HeaderOpt,
     ProfileOpt,
     TokenOpt,
+    command_help,
     connection_options,
     die,
     filter_option,
@@ -69,9 +70,16 @@ class Pace(StrEnum):
     fast = "fast"
     ack = "ack"
 
+EXAMPLES = (
+    'busconsole replay session.jsonl',
+    'busconsole replay debug-store/ --print --filter level:error --format pretty',
+    'busconsole replay session.jsonl --stats --filter entity:partner',
+    "busconsole replay session.jsonl --to ws://localhost:3013/store-debug --yes --pace ack --check --ignore '*.updatedAt'",
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("replay", help=HELP)
+    @app.command("replay", help=command_help(HELP, EXAMPLES))
     def replay(
         files: Annotated[list[str], typer.Argument(help="Recordings, folders or globs.", show_default=False)],
         print_: Annotated[bool, typer.Option("--print", help="Write matching frames to stdout.")] = False,
@@ -92,7 +100,7 @@ def register(app: typer.Typer) -> None:
         ignore: Annotated[
             list[str] | None,
             typer.Option("--ignore", help="With --check: leave this reply path out (repeatable; '*.updatedAt').",
-                         show_default=False),
+                         metavar="PATH", show_default=False),
         ] = None,
         timeout: Annotated[float, typer.Option("--timeout", help="Seconds to wait for each reply.")] = 10.0,
         token: TokenOpt = None,

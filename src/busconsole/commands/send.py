@@ -17,6 +17,7 @@ from busconsole.commands.common import (
     HeaderOpt,
     ProfileOpt,
     TokenOpt,
+    command_help,
     connection_options,
     die,
 )
@@ -115,9 +116,14 @@ async def exchange(url: str, headers: dict[str, str], frame: dict[str, Any], tim
             return None
         return await client.request(frame, timeout)
 
+EXAMPLES = (
+    'busconsole send ws://localhost:3013/store-debug QUERY partner -d \'{"criteria": {"name": "telcobright"}}\'',
+    'busconsole send ws://localhost:3013/store-debug MUTATION compute -o UPDATE -d \'{"id": 7, "status": "MAINTENANCE"}\'',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("send", help=HELP)
+    @app.command("send", help=command_help(HELP, EXAMPLES))
     def send(
         url: Annotated[str | None, typer.Argument(metavar="URL", help="ws:// URL (optional), then TYPE", show_default=False)] = None,
         kind: Annotated[str | None, typer.Argument(metavar="TYPE", show_default=False)] = None,

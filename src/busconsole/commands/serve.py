@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from busconsole.commands.common import EXIT_USAGE, die, note
+from busconsole.commands.common import EXIT_USAGE, command_help, die, note
 
 HELP = """Run the reference store server (SQLite) that speaks the bus protocol.
 
@@ -17,9 +17,14 @@ stdout stays empty; the listening address and diagnostics go to stderr.
 Exit codes: 0 stopped cleanly, 1 could not listen (port in use, ...), 64 bad usage.
 """
 
+EXAMPLES = (
+    'busconsole serve --seed-demo --simulate 3 --log-dir ./logs',
+    'busconsole serve --db ./shared.db --redis redis://127.0.0.1:6379/0',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("serve", help=HELP)
+    @app.command("serve", help=command_help(HELP, EXAMPLES))
     def serve(
         host: Annotated[str, typer.Option(help="Address to bind; keep it loopback unless you mean it.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(help="TCP port; 0 picks a free one.", min=0, max=65535)] = 3013,

@@ -25,6 +25,7 @@ from busconsole.commands.common import (
     SubscribeOpt,
     TokenOpt,
     UrlArg,
+    command_help,
     connection_options,
     die,
 )
@@ -150,17 +151,24 @@ async def stream(
         return stopped_by[0]
     return EXIT_UNREACHABLE if phase == "failed" else EXIT_OK
 
+EXAMPLES = (
+    "busconsole tail ws://localhost:3013/store-debug -s compute --filter 'is:error or level:error'",
+    'busconsole tail ws://localhost:3013/store-debug -s partner --json --count 100 | jq .frame.type',
+)
+
 
 def register(app: typer.Typer) -> None:
-    @app.command("tail", help=HELP)
+    @app.command("tail", help=command_help(HELP, EXAMPLES))
     def tail(
         url: UrlArg = None,
         subscribe: SubscribeOpt = None,
         types: Annotated[
-            list[str] | None, typer.Option("--type", "-t", help="Only frames of TYPE (repeatable, or a,b).")
+            list[str] | None,
+            typer.Option("--type", "-t", help="Only frames of TYPE (repeatable, or a,b).", metavar="TYPE")
         ] = None,
         entities: Annotated[
-            list[str] | None, typer.Option("--entity", "-e", help="Only frames of ENTITY (repeatable, or a,b).")
+            list[str] | None,
+            typer.Option("--entity", "-e", help="Only frames of ENTITY (repeatable, or a,b).", metavar="ENTITY")
         ] = None,
         filter_expr: FilterOpt = None,
         server_logs: ServerLogsOpt = None,

@@ -17,11 +17,10 @@ import sys
 import threading
 from typing import Any, Literal
 
-import regex
-
 Kind = Literal["literal", "wildcard", "regex"]
 
-REGEX_FLAGS = {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL, "x": regex.VERBOSE}
+# re's flag values, which the regex package shares: it is imported only when a pattern is compiled
+REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE}
 MATCH_TIMEOUT = 0.25  # seconds one regex may spend on one frame
 
 
@@ -56,6 +55,8 @@ TIMEOUTS = RegexTimeouts()
 def compile_regex(text: str, flags: int = 0) -> Any:
     """``text`` compiled by the ``regex`` package; a bad pattern raises ``re.error`` (with its
     position), which the parser turns into a FilterError with the column."""
+    import regex  # a few tens of ms: only filters with a pattern pay for it
+
     re.compile(text, flags)  # the errors (message, position) the parser reports, as before
     try:
         return regex.compile(text, flags)
@@ -119,10 +120,10 @@ class Pattern:
         self._low = text.lower()
         self._rx: Any = None
         if kind == "regex":  # re.error is turned into a FilterError with its column by the parser
-            self._rx = compile_regex(text, regex_flags(flags) | (regex.IGNORECASE if fold else 0))
+            self._rx = compile_regex(text, regex_flags(flags) | (re.IGNORECASE if fold else 0))
         elif kind == "wildcard":
             body = ".*".join(re.escape(part) for part in text.split("*"))
-            self._rx = compile_regex(body, regex.DOTALL | (regex.IGNORECASE if fold else 0))
+            self._rx = compile_regex(body, re.DOTALL | (re.IGNORECASE if fold else 0))
 
     @property
     def literal(self) -> bool:

@@ -60,6 +60,17 @@ def fmt_time(t_ms: float) -> str:
     return f"{last[1]}.{ms:03d}"
 
 
+def day_of(t_ms: float) -> int:
+    """The local calendar day of a capture time, as a number that changes at local midnight."""
+    secs = int(t_ms // 1000)
+    return int((secs + time.localtime(secs).tm_gmtoff) // 86400)
+
+
+def fmt_day(t_ms: float) -> str:
+    """``MM-DD HH:MM`` in local time: the time column's text where a new day starts."""
+    return time.strftime("%m-%d %H:%M", time.localtime(int(t_ms // 1000)))
+
+
 def fmt_size(n: int) -> str:
     """``512 B``, ``1.2 KB``, ``3.4 MB``: binary multiples, one decimal above bytes."""
     if n < 1024:

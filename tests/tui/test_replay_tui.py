@@ -228,3 +228,21 @@ def test_snapshot_replay_playback_with_timeline(snap_compare: Any, tmp_path: Pat
         app.save_screenshot(filename="replay.svg", path=str(SHOTS))
 
     assert snap_compare(ReplayApp(FileSession([path])), terminal_size=SIZE, run_before=run_before)
+
+
+async def test_a_session_over_several_days_shows_the_date_where_it_changes(tmp_path: Path) -> None:
+    """Four days of rows never read as one: the first row and the first row of each new day
+    show the date in the time column."""
+    freeze_tz()
+    path = tmp_path / "days.jsonl"
+    day = 86_400_000.0
+    t0 = 1_758_300_000_000.0  # 2025-09-19 16:40 UTC
+    with RecordingWriter(path, "ws://127.0.0.1/days") as w:
+        w.write_many([CapturedFrame(i + 1, t0 + (i // 2) * day + (i % 2) * 1000, "in", "c1",
+                                    orjson.dumps({"type": "STORE_UPDATE", "entity": "e"})) for i in range(6)])
+    app = ReplayApp(FileSession([path]))
+    async with app.run_test(size=SIZE) as pilot:
+        await loaded(pilot, app)
+        times = [app.stream.row(r, 140)[0].plain[:12].strip() for r in range(6)]
+    assert times[0] == "09-19 16:40" and times[2] == "09-20 16:40" and times[4] == "09-21 16:40"
+    assert times[1].startswith("16:40:01") and times[3].startswith("16:40:01")

@@ -18,7 +18,7 @@ from textual.widgets import Static
 
 from busconsole.facts import FrameFacts
 from busconsole.filtering import Filter
-from busconsole.render import arrow, fmt_size, fmt_time, summary, type_style
+from busconsole.render import arrow, day_of, fmt_day, fmt_size, fmt_time, summary, type_style
 from busconsole.store.shown import ShownStore
 from busconsole.tui.rows import RowIndex
 from busconsole.tui.widgets.cursor_view import CursorView
@@ -107,12 +107,13 @@ def header_text(width: int = 200) -> Text:
     return text
 
 
-def row_text(facts: FrameFacts, width: int) -> Text:
-    """One stream row; shared by the view and anything that prints rows the same way."""
+def row_text(facts: FrameFacts, width: int, new_day: bool = False) -> Text:
+    """One stream row; shared by the view and anything that prints rows the same way. The
+    first row of a new day shows the date in place of the seconds (``09-21 12:36``)."""
     text = Text(no_wrap=True, overflow="crop")
     kind = facts.type
     cells = (
-        (fmt_time(facts.t), "dim"),
+        (fmt_day(facts.t), "bold #ffd75f") if new_day else (fmt_time(facts.t), "dim"),
         (arrow(facts.dir), "bold cyan" if facts.dir == "out" else "bold"),
         (facts.conn, "dim cyan"),
         (kind, type_style(kind)),
@@ -178,7 +179,19 @@ class StreamView(CursorView):
 
     def row(self, row: int, width: int) -> tuple[Text, bool]:
         facts = self.store.facts(self.rows.index(row))
-        return row_text(facts, width), facts.error
+        return row_text(facts, width, self._new_day(row, facts.t)), facts.error
+
+    def _new_day(self, row: int, t: float) -> bool:
+        """Whether ``row`` starts a day: its date differs from the row above's (the first row
+        shows its date when the rows span days), so four days never read as one."""
+        if row == 0:
+            rows = self.rows
+            return len(rows) > 1 and day_of(self.store.facts(rows.index(len(rows) - 1)).t) != day_of(t)
+        try:
+            above = self.store.facts(self.rows.index(row - 1)).t
+        except LookupError:
+            return False
+        return day_of(above) != day_of(t)
 
     @property
     def selected_index(self) -> int | None:

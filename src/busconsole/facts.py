@@ -29,7 +29,20 @@ def console_levels(obj: dict[str, Any]) -> frozenset[str]:
     if not isinstance(msgs, list):
         level = obj.get("level")
         return frozenset((str(level).lower(),)) if isinstance(level, str) else _EMPTY
-    return frozenset(str(m.get("level", "log")).lower() for m in msgs if isinstance(m, dict))
+    # The distinct raw levels first (a batch repeats a handful), then each normalised once.
+    try:
+        raw = frozenset(m.get("level", "log") for m in msgs if m.__class__ is dict)
+    except TypeError:  # a level that is a list or an object
+        return frozenset(str(m.get("level", "log")).lower() for m in msgs if isinstance(m, dict))
+    levels = _LEVEL_SETS.get(raw)
+    if levels is None:
+        levels = frozenset(str(level).lower() for level in raw)
+        if len(_LEVEL_SETS) < 256:
+            _LEVEL_SETS[raw] = levels
+    return levels
+
+
+_LEVEL_SETS: dict[frozenset[Any], frozenset[str]] = {}  # raw level sets seen -> normalised
 
 
 def frame_fields(obj: dict[str, Any]) -> tuple[str, str | None, str | None, frozenset[str]]:

@@ -235,7 +235,7 @@ def _read(obj: dict[str, Any], source: str | None = None) -> _Line | None:
     if isinstance(kind, str) and ("stateBefore" in obj or "stateAfter" in obj) and "payload" not in obj:
         return _history_line(obj, source)
     op = obj.get("operation")
-    if kind in _LOG_KINDS and isinstance(op, str) and (op == STORE_REQUEST or _LOG_OP.fullmatch(op)):
+    if isinstance(kind, str) and kind in _LOG_KINDS and isinstance(op, str) and (op == STORE_REQUEST or _LOG_OP.fullmatch(op)):
         return _store_log_line(obj, kind, op)
     return None
 

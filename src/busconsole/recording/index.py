@@ -36,6 +36,10 @@ RESIDENT_BUDGET = 16 << 20  # bytes read through the map before its pages are dr
 _DONTNEED: int | None = getattr(mmap, "MADV_DONTNEED", None)
 
 
+_GO = threading.Event()  # never cleared: the "go" of every file nobody has paused
+_GO.set()
+
+
 class FileIndex:
     """Frame-line offsets of one (uncompressed) file. ``problems`` collects skipped lines."""
 
@@ -52,10 +56,11 @@ class FileIndex:
         self.clean = True  # no line was skipped: frame line j ends where line j + 1 starts
         self._mm: mmap.mmap | None = None
         self._mapped_reads = 0  # bytes read through the map since its pages were last dropped
-        self.go = threading.Event()  # cleared: the scan waits after its first block (see scan)
-        self.go.set()
+        self.go = _GO  # replaced by an own event when paused: the scan waits after its first block
         self.stopping = False  # set (with go) by the owner closing: the scan ends at the next block
         self._small: bytes | None = None  # a small file's bytes, read with its header, until scanned
+        self._data: bytes | None = None  # the whole file in memory for one pass (see hold)
+        self._edges: tuple[float | None, float | None] | None = None  # a small file's, from its header read
         self._mm_lock = threading.Lock()
         self._scan_lock = threading.Lock()
         self._unchecked = 0  # the index length when a block was indexed without line checks
@@ -80,13 +85,17 @@ class FileIndex:
         scan). Returns the bytes kept."""
         with open(self.path, "rb") as f:
             head = f.read(SMALL_FILE)
-            if len(head) < SMALL_FILE and keep_small:
+            whole = len(head) < SMALL_FILE
+            if whole and keep_small:
                 self._small = head
             end = head.find(b"\n")
-            first = head[: end + 1] if end >= 0 or len(head) < SMALL_FILE else head + f.readline(1 << 20)
-        obj = detect.parse_line(first.strip()) if first.startswith(b"{") else None
+            first = head[: end + 1] if end >= 0 or whole else head + f.readline(1 << 20)
+        # Only a line naming "busconsole" can be a header: other files' first lines are not parsed.
+        obj = detect.parse_line(first.strip()) if first.startswith(b"{") and b'"busconsole"' in first else None
         if obj is not None and is_header(obj):
             self.header = check_header(obj, self.name)
+        if whole and not self.follow:  # the time range while the bytes are here, kept or not
+            self._edges = _edges(head, head)
         return len(self._small) if self._small is not None else 0
 
     def scan(self) -> None:
@@ -98,6 +107,10 @@ class FileIndex:
         if small is not None and not self.follow and self.scanned == 0 and self.size == len(small):
             with self._scan_lock:
                 self._scan_bytes(small)
+            return
+        if self._data is not None and self.scanned == 0:  # read whole for a pass already
+            with self._scan_lock:
+                self._scan_bytes(self._data)
             return
         with self._scan_lock, open(self.path, "rb") as f:
             fd = f.fileno()
@@ -120,6 +133,19 @@ class FileIndex:
             if pos < size:
                 self._tail(os.pread(fd, size - pos, pos))
             self.done = True
+
+    def hold(self) -> None:
+        """Read the whole (small) file into memory for one pass over it: the scan and the lines
+        then come from that copy, not from a map or another open. :meth:`release` drops it."""
+        if self._data is None and self.scanned == 0 and not self.follow:
+            small, self._small = self._small, None
+            if small is None:
+                with open(self.path, "rb") as f:
+                    small = f.read()
+            self._data = small
+
+    def release(self) -> None:
+        self._data = None
 
     def _scan_bytes(self, data: bytes) -> None:
         """:meth:`scan` of a whole small file already in memory."""
@@ -212,6 +238,10 @@ class FileIndex:
     def line(self, i: int) -> bytes:
         """The bytes of frame line ``i`` (without the newline)."""
         start = self.offsets[i]
+        data = self._data
+        if data is not None:
+            end = data.find(b"\n", start)
+            return data[start : end if end >= 0 else len(data)].strip()
         with self._mm_lock:
             mm = self._map(start)
             end = mm.find(b"\n", start)
@@ -247,8 +277,16 @@ class FileIndex:
         offs = self.offsets
         n = len(offs)
         j = start
+        held = self._data
         while j < n:
             k = bisect_left(offs, offs[j] + block, j + 1, n)
+            if held is not None:
+                end = offs[k] if k < n else held.find(b"\n", offs[k - 1]) + 1 or len(held)
+                ends = offs[j + 1 : k]
+                ends.append(end)
+                yield j, held[offs[j] : end], ends
+                j = k
+                continue
             with self._mm_lock:
                 mm = self._map(offs[k - 1])
                 end = offs[k] if k < n else mm.find(b"\n", offs[k - 1]) + 1 or len(mm)
@@ -330,6 +368,8 @@ class FileIndex:
     def sample(self, size: int = 1 << 18) -> bytes:
         """Up to ``size`` bytes from the first frame line on (the file's start before it is
         indexed, less the header), lower-cased."""
+        if self._data is not None and self.offsets:
+            return self._data[self.offsets[0] : self.offsets[0] + size].lower()
         with open(self.path, "rb") as f:
             start = self.offsets[0] if self.offsets else len(f.readline(1 << 20)) if self.header else 0
             return os.pread(f.fileno(), size, start).lower()
@@ -355,17 +395,23 @@ class FileIndex:
 
     def edge_times(self) -> tuple[float | None, float | None]:
         """Times of the first and last frame lines, read from the file's ends (for merging)."""
+        if self._edges is not None:
+            return self._edges
         if self._small is not None:
-            head = tail = self._small
-        else:
-            size = self.size
-            with open(self.path, "rb") as f:
-                head = f.read(min(size, 1 << 16))
-                f.seek(max(0, size - (1 << 16)))
-                tail = f.read()
-        first = next((t for t in map(detect.line_time, _lines(head)) if t is not None), None)
-        last = next((t for t in map(detect.line_time, reversed(_lines(tail))) if t is not None), None)
-        return first, last
+            return _edges(self._small, self._small)
+        size = self.size
+        with open(self.path, "rb") as f:
+            head = f.read(min(size, 1 << 16))
+            f.seek(max(0, size - (1 << 16)))
+            tail = f.read()
+        return _edges(head, tail)
+
+
+def _edges(head: bytes, tail: bytes) -> tuple[float | None, float | None]:
+    """Times of the first line of ``head`` and the last of ``tail`` that have one."""
+    first = next((t for t in map(detect.line_time, _lines(head)) if t is not None), None)
+    last = next((t for t in map(detect.line_time, reversed(_lines(tail))) if t is not None), None)
+    return first, last
 
 
 def _hits(

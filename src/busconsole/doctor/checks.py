@@ -288,9 +288,10 @@ class _Pass:
         if f.req is None:
             self.noreqid.add(f)
         if f.latency is not None:
-            self.latency[(f.type, f.entity)].append((f.latency, f))
-            if f.latency > self.th.timeout_s * 1000:
+            if f.latency > self.th.timeout_s * 1000:  # unanswered within the timeout, not slow
                 self.late.add(f)
+            else:
+                self.latency[(f.type, f.entity)].append((f.latency, f))
         elif f.pending:
             self.pending.append(f)
         self.requests[(f.conn, _request_key(f))].append((f.t, f))

@@ -9,7 +9,8 @@ collected into at most one :class:`Finding`. Frames some checks flag are also re
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from array import array
+from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
@@ -220,10 +221,18 @@ class _Pass:
         self.leak = _Group()
         self.leak_pairs = 0
         self.dupsub = _Group()
-        self.pending: list[FrameFacts] = []
+        self.pending: list[tuple[int, float, str]] = []  # (index, t, conn) of unanswered requests
         self.late = _Group()
-        self.latency: dict[tuple[str, str | None], list[tuple[float, FrameFacts]]] = defaultdict(list)
-        self.requests: dict[tuple[str, bytes], list[tuple[float, FrameFacts]]] = defaultdict(list)
+        # (type, entity) -> latencies (ms) and the requests' indices
+        self.latency: dict[tuple[str, str | None], tuple[array[float], array[int]]] = {}
+        # Retries and repeats, streamed: per (conn, request) the recent sends within the window.
+        self.recent: dict[tuple[str, int], deque[tuple[float, int]]] = {}
+        self.storm_until: dict[tuple[str, int], float] = {}  # last storm's last send, per request
+        self.retry: set[int] = set()
+        self.storms = 0
+        self.repeat: set[int] = set()
+        self.repeats = 0
+        self._requests_seen = 0
         self.errors: dict[str, _Group] = defaultdict(_Group)
         self.error_messages: dict[str, int] = defaultdict(int)
         self.opens: dict[tuple[str, str], list[FrameFacts]] = defaultdict(list)  # reconnections per key
@@ -291,10 +300,41 @@ class _Pass:
             if f.latency > self.th.timeout_s * 1000:  # unanswered within the timeout, not slow
                 self.late.add(f)
             else:
-                self.latency[(f.type, f.entity)].append((f.latency, f))
+                lat = self.latency.get((f.type, f.entity))
+                if lat is None:
+                    lat = self.latency[(f.type, f.entity)] = (array("d"), array("I"))
+                lat[0].append(f.latency)
+                lat[1].append(f.index)
         elif f.pending:
-            self.pending.append(f)
-        self.requests[(f.conn, _request_key(f))].append((f.t, f))
+            self.pending.append((f.index, f.t, f.conn))
+        self._repeated(f)
+
+    def _repeated(self, f: FrameFacts) -> None:
+        """Retry storms and repeated queries, from the sends of the same request still in the window."""
+        th = self.th
+        key = (f.conn, hash(_request_key(f)))
+        t, i = f.t, f.index
+        window = th.retry_window_s * 1000
+        dq = self.recent.get(key)
+        if dq is None:
+            dq = self.recent[key] = deque()
+        if f.type == "QUERY" and dq and t - dq[-1][0] <= th.repeat_window_s * 1000:
+            if dq[-1][1] not in self.repeat:
+                self.repeats += 1
+                self.repeat.add(dq[-1][1])
+            self.repeat.add(i)
+        while dq and t - dq[0][0] > window:
+            dq.popleft()
+        dq.append((t, i))
+        if len(dq) >= th.retry_count:
+            if self.storm_until.get(key, -1.0) < dq[0][0]:
+                self.storms += 1
+            self.storm_until[key] = t
+            self.retry.update(k for _, k in dq)
+        self._requests_seen += 1
+        if self._requests_seen % 65536 == 0:  # forget requests not sent again within the windows
+            horizon = t - max(window, th.repeat_window_s * 1000)
+            self.recent = {k: d for k, d in self.recent.items() if d and d[-1][0] >= horizon}
 
     def _subscribe(self, f: FrameFacts) -> None:
         entity = f.entity
@@ -437,11 +477,11 @@ def diagnose(store: ShownStore, picked: Iterable[int] | None = None,
     # unanswered
     g = _Group()
     end = p.end_t
-    waited = [f for f in p.pending if end is not None and end - f.t > th.timeout_s * 1000]
-    timed_out = [f for f in waited if f.conn in p.replied]
+    waited = [(i, conn) for i, t, conn in p.pending if end is not None and end - t > th.timeout_s * 1000]
+    timed_out = [i for i, conn in waited if conn in p.replied]
     unjudged = len(waited) - len(timed_out)
-    for f in timed_out:
-        g.add(f)
+    for i in timed_out:
+        g.add(store.facts(i))
     same_timeout = abs(th.timeout_s - store.pairing.timeout) < 1e-9
     flt = "is:timedout" if same_timeout else "is:pending"
     if unjudged and timed_out:
@@ -462,14 +502,14 @@ def diagnose(store: ShownStore, picked: Iterable[int] | None = None,
     g = _Group()
     terms = []
     details = []
-    for (kind, entity), values in sorted(p.latency.items(), key=lambda kv: str(kv[0])):
-        lat = sorted(v for v, _ in values)
+    for (kind, entity), (values, indices) in sorted(p.latency.items(), key=lambda kv: str(kv[0])):
+        lat = sorted(values)
         p95 = percentile(lat, 95)
         if p95 <= th.slow_ms:
             continue
-        slow = [f for v, f in values if v > th.slow_ms]
-        for f in slow:
-            g.add(f)
+        for v, i in zip(values, indices, strict=True):
+            if v > th.slow_ms:
+                g.add(store.facts(i))
         terms.append(f"type:{kind}" + (f" entity:{value(entity)}" if entity is not None else ""))
         details.append(f"{kind} {entity or ''}: p95 {p95:.0f} ms over {len(lat)} requests".replace("  ", " "))
     flt = f"is:request latency>{th.slow_ms:g}ms" + (f" ({' or '.join(terms)})" if terms else "")
@@ -480,29 +520,11 @@ def diagnose(store: ShownStore, picked: Iterable[int] | None = None,
 
     # retry-storm and repeated-query
     retry, repeat = _Group(), _Group()
-    storms = repeats = 0
-    for (_conn, _key), sent in p.requests.items():
-        if len(sent) < 2:
-            continue
-        times = [t for t, _ in sent]
-        hit = _windows(times, th.retry_count, th.retry_window_s * 1000) if len(sent) >= th.retry_count else []
-        if hit:
-            storms += 1
-            for k in hit:
-                retry.add(sent[k][1])
-        if sent[0][1].type != "QUERY":
-            continue
-        run: list[int] = []
-        for k in range(1, len(sent) + 1):
-            if k < len(sent) and times[k] - times[k - 1] <= th.repeat_window_s * 1000:
-                run = run or [k - 1]
-                run.append(k)
-                continue
-            if run:
-                repeats += 1
-                for j in run:
-                    repeat.add(sent[j][1])
-                run = []
+    for i in sorted(p.retry):
+        retry.add(store.facts(i))
+    for i in sorted(p.repeat):
+        repeat.add(store.facts(i))
+    storms, repeats = p.storms, p.repeats
     marks["retry"] = retry.indices
     marks["repeat"] = repeat.indices
     add(_finding(store, "retry-storm", len(retry.indices),

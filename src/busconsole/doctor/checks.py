@@ -173,7 +173,8 @@ class _Group:
         self.conns.add(f.conn)
 
 
-_IGNORED_KEYS = ("requestId", "timestamp", "metadata")
+# requestId and timestamp fields in a request's bytes, with the comma that joins them to the rest.
+_VOLATILE = re.compile(rb'"(?:requestId|timestamp)"\s*:\s*(?:"(?:[^"\\]|\\.)*"|[-+\d.eE]+|null)\s*,?')
 _NUMBER = re.compile(r"\b0x[0-9a-f]+\b|\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\d+(?:\.\d+)?", re.I)
 _QUOTED = re.compile(r"'[^']*'|\"[^\"]*\"")
 _PLAIN_VALUE = re.compile(r"[\w.\-]+")
@@ -191,15 +192,9 @@ def value(text: str) -> str:
 
 
 def _request_key(f: FrameFacts) -> bytes:
-    """What makes two requests "the same": type, entity, operation and body, not id or time."""
-    obj = f.obj
-    if obj is None:
-        return f.raw
-    body = {k: v for k, v in obj.items() if k not in _IGNORED_KEYS}
-    try:
-        return orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
-    except (TypeError, orjson.JSONEncodeError):
-        return f.raw
+    """What makes two requests "the same": their bytes without requestId and timestamp (a frontend
+    sends its fields in one order), so no decode is needed."""
+    return _VOLATILE.sub(b"", f.raw)
 
 
 def _host(peer: object) -> str | None:

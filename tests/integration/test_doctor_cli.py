@@ -120,3 +120,17 @@ def test_tail_doctor_reports_after_its_duration(server: ServerThread) -> None:
     findings = orjson.loads(done.stdout)
     assert isinstance(findings, list)
     assert cli("tail", server.url, "--duration", "1").returncode == 64
+
+
+def test_thresholds_from_the_profile(recording: Path) -> None:
+    import os
+
+    config = Path(os.environ["XDG_CONFIG_HOME"]) / "busconsole" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text('[profiles.ci]\ndoctor = { timeout_s = 60 }\n\n[profiles.bad]\ndoctor = { nope = 1 }\n')
+    done = cli("replay", str(recording), "--doctor", "--json", "--profile", "ci")
+    assert [f["check"] for f in orjson.loads(done.stdout)] == ["missing-request-id"]
+    done = cli("replay", str(recording), "--doctor", "--json", "--profile", "ci", "--threshold", "timeout_s=30")
+    assert [f["check"] for f in orjson.loads(done.stdout)] == ["unanswered", "missing-request-id"]
+    bad = cli("replay", str(recording), "--doctor", "--profile", "bad")
+    assert bad.returncode == 64 and b"unknown threshold 'nope'" in bad.stderr

@@ -305,7 +305,7 @@ def fast_args(args: list[str]) -> dict[str, Any] | None:
 
     kw: dict[str, Any] = {"url": None, "subscribe": None, "types": None, "entities": None, "filter_expr": None,
                           "as_json": False, "count": None, "color": None, "token": None, "header": None,
-                          "profile": None, "server_logs": None}
+                          "profile": None, "server_logs": None, "doctor": False, "duration": None}
     seen: set[str] = set()
     rest = iter(args)
     for arg in rest:

@@ -16,6 +16,7 @@ Example::
     subscribe = ["partner", "cloud"]
     redact = ["password", "payload.apiKey"]
     headers = { "X-Tenant" = "telcobright" }
+    doctor = { slow_ms = 500, large_bytes = 131072 }   # thresholds of `--doctor`
 
     [profiles.production]
     url = "wss://store.example.com/store-debug"
@@ -57,6 +58,7 @@ class Profile:
     redact: tuple[str, ...] = ()
     subscribe: tuple[str, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
+    doctor: dict[str, float] = field(default_factory=dict)  # the bus doctor's thresholds by name
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +121,12 @@ def _is_str_table(v: Any) -> bool:
     return isinstance(v, dict) and all(isinstance(x, str) for x in v.values())
 
 
+def _is_number_table(v: Any) -> bool:
+    return isinstance(v, dict) and all(
+        isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0 for x in v.values()
+    )
+
+
 def _is_ws_url(v: Any) -> bool:
     return isinstance(v, str) and v.startswith(("ws://", "wss://"))
 
@@ -131,6 +139,7 @@ _PROFILE_KEYS: dict[str, tuple[Callable[[Any], bool], str]] = {
     "redact": (_is_str_list, "a list of field names or dotted paths"),
     "subscribe": (_is_str_list, "a list of entity names"),
     "headers": (_is_str_table, "a table of header name = string value"),
+    "doctor": (_is_number_table, "a table of doctor threshold = number, e.g. { slow_ms = 500 }"),
 }
 
 
@@ -202,4 +211,5 @@ class _Checker:
             redact=tuple(body.get("redact", ())),
             subscribe=tuple(body.get("subscribe", ())),
             headers=dict(body.get("headers", {})),
+            doctor={k: float(v) for k, v in body.get("doctor", {}).items()},
         )

@@ -64,7 +64,7 @@ class FrameFacts:
     __slots__ = (
         "index", "seq", "t", "dir", "conn", "type", "entity", "op", "req", "size", "levels",
         "malformed", "latency", "pending", "timed_out", "orphan", "failed", "guessed", "_frame",
-        "_load",
+        "_load", "marks_of",
     )
 
     def __init__(
@@ -82,6 +82,9 @@ class FrameFacts:
         self.orphan = False
         self.failed = False  # a request answered by ERROR
         self.guessed = False  # either side of a pair made by order, not by what the reply carries
+        # The doctor's per-frame flags (leak, retry...), which only a pass over the whole input
+        # decides: a store that keeps them sets this to its lookup (see FileStore.marks_of).
+        self.marks_of: Callable[[int], frozenset[str]] | None = None
         if frame is not None:
             self._fill(frame)
 
@@ -116,6 +119,11 @@ class FrameFacts:
     @property
     def obj(self) -> dict[str, Any] | None:
         return self.frame.obj
+
+    @property
+    def marks(self) -> frozenset[str]:
+        """The doctor's flags on this frame (``is:leak``, ``is:retry``...); empty outside a store."""
+        return _EMPTY if self.marks_of is None else self.marks_of(self.index)
 
     @property
     def error(self) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "busconsole"
 CORE = ["wire.py", "protocol.py", "frames.py", "facts.py", "store", "pairing.py", "state.py", "console.py",
-        "summary.py", "filtering", "recording", "render.py", "config.py", "paths.py", "playback.py", "compose"]
+        "summary.py", "doctor", "filtering", "recording", "render.py", "config.py", "paths.py", "playback.py", "compose"]
 
 
 def test_the_core_passes_mypy_strict() -> None:

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
 
     from busconsole.commands.common import ConnectOptions
+    from busconsole.doctor import Report, Thresholds
     from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
     from busconsole.recording.reader import Recording
@@ -54,8 +55,14 @@ paths it left out are listed as "ignored:". On a terminal, --to without --yes,
 --check, --print or --stats opens the TUI instead, with URL as where `e` (edit and
 resend) sends; --read-only refuses mutations there.
 
+--doctor checks the traffic against the framework's best practices and prints the
+findings, most severe first, each with its count, entities, connections, up to five
+example frames and the filter that shows them (--json: a JSON array of findings);
+--fail-on warn|error exits 1 when a finding reaches that severity. --threshold
+NAME=VALUE (repeatable) or the profile's `doctor` table change what counts.
+
 Exit codes: 0 done (every reply matched with --check), 1 a reply differed or was an
-ERROR or never came, 2 a file could not be read or the server could not be reached,
+ERROR or never came, or --fail-on was reached, 2 a file could not be read or the server could not be reached,
 64 bad usage or a bad --filter.
 """
 
@@ -63,6 +70,11 @@ ERROR or never came, 2 a file could not be read or the server could not be reach
 class Format(StrEnum):
     jsonl = "jsonl"
     pretty = "pretty"
+
+
+class FailOn(StrEnum):
+    warn = "warn"
+    error = "error"
 
 
 class Pace(StrEnum):
@@ -109,6 +121,16 @@ def register(app: typer.Typer) -> None:
         read_only: Annotated[
             bool, typer.Option("--read-only", help="In the TUI with --to: refuse to send MUTATION frames.")
         ] = False,
+        doctor: Annotated[bool, typer.Option("--doctor", help="Check the traffic; print the findings.")] = False,
+        as_json: Annotated[bool, typer.Option("--json", help="With --doctor: a JSON array of findings.")] = False,
+        fail_on: Annotated[
+            FailOn | None, typer.Option("--fail-on", help="With --doctor: exit 1 when a finding is this severe.",
+                                        show_default=False)
+        ] = None,
+        threshold: Annotated[
+            list[str] | None, typer.Option("--threshold", help="With --doctor: NAME=VALUE, e.g. slow_ms=500 "
+                                           "(repeatable).", show_default=False)
+        ] = None,
     ) -> None:
         flt = filter_option(filter_expr)
         if speed <= 0:
@@ -121,6 +143,10 @@ def register(app: typer.Typer) -> None:
             opts = connection_options(to, token=token, headers=header, profile=profile)
             code = _send(rec, opts.url, opts.headers, opts.redacted_url(), flt, yes, pace, speed,
                          stop_on_error, check, timeout, tuple(ignore or ()))
+        elif doctor:
+            code = _doctor(_open(files, False), flt, as_json, fail_on, doctor_thresholds(profile, threshold))
+        elif as_json or fail_on or threshold:
+            die("--json, --fail-on and --threshold go with --doctor", EXIT_USAGE)
         elif stats:
             code = _stats(_open(files, False), flt)
         elif headless:
@@ -301,6 +327,47 @@ def _stats(rec: Recording, flt: Filter | None) -> int:
     _report(rec)
     rec.close()
     return EXIT_OK
+
+
+# ---------------------------------------------------------------------- --doctor
+
+
+def doctor_thresholds(profile: str | None, options: list[str] | None) -> Thresholds:
+    """The doctor's thresholds: defaults, the profile's ``doctor`` table, then ``--threshold``."""
+    from busconsole.config import ConfigError, load_config
+    from busconsole.doctor import thresholds_from
+
+    try:
+        prof = load_config().profile(profile)
+        return thresholds_from(prof.doctor if prof else None, options or ())
+    except (ConfigError, ValueError) as exc:
+        die(str(exc), EXIT_USAGE)
+
+
+def print_doctor(report: Report, as_json: bool, fail_on: FailOn | None) -> int:
+    """The report on stdout; the exit code --fail-on asks for."""
+    from busconsole.doctor import reaches, text_lines, to_json
+
+    if as_json:
+        sys.stdout.buffer.write(to_json(report) + b"\n")
+        sys.stdout.flush()
+    else:
+        sys.stdout.write("\n".join(text_lines(report)) + "\n")
+    return EXIT_MISMATCH if fail_on is not None and reaches(report, fail_on.value) else EXIT_OK
+
+
+def _doctor(rec: Recording, flt: Filter | None, as_json: bool, fail_on: FailOn | None,
+            thresholds: Thresholds) -> int:
+    """The findings over the frames --filter picks, paired over the whole input first (as --stats)."""
+    from busconsole.doctor import diagnose
+    from busconsole.store.file import load
+
+    store = load(rec)
+    picked = None if flt is None else flt.select(store)
+    report = diagnose(store, picked, thresholds)
+    _report(rec)
+    rec.close()
+    return print_doctor(report, as_json, fail_on)
 
 
 # ---------------------------------------------------------------------- TUI

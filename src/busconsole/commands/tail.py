@@ -7,6 +7,7 @@ still shows each frame without a visible delay.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
 
     from busconsole.frames import CapturedFrame
     from busconsole.recording.redact import Redactor
+    from busconsole.store import EventStore
 
 FLUSH_DELAY = 0.02  # seconds: imperceptible to a person, hundreds of frames per write at full speed
 MAX_BATCH = 4096  # frames held before a write regardless of the delay
@@ -46,6 +48,8 @@ HELP = (
     "frame (pipe it into jq, or save it and replay it).\n\n"
     "stdout carries only frames; connection changes go to stderr. tail reconnects by itself and "
     "re-subscribes. Secret fields are masked as in recordings.\n\n"
+    "--doctor prints no frames: it checks the traffic for --duration seconds (or until --count "
+    "frames or Ctrl-C), then prints the bus doctor's findings (with --json as a JSON array).\n\n"
     "Exit codes: 0 after --count frames, 2 if the server refuses the connection for good "
     "(e.g. HTTP 401), 64 bad usage or a bad --filter, 130 interrupted."
 )
@@ -157,6 +161,33 @@ EXAMPLES = (
 )
 
 
+async def doctor_run(
+    opts: ConnectOptions, keep: Predicate | None, duration: float | None, count: int | None, store: EventStore,
+    server_logs: Path | None = None,
+) -> int:
+    """Collect frames in ``store`` (no output) until ``duration`` seconds or ``count`` frames."""
+    import asyncio
+
+    done = asyncio.Event()
+
+    def on_frame(f: CapturedFrame) -> None:
+        if done.is_set() or (keep is not None and not keep(f)):
+            return
+        store.append(f)
+        if count is not None and len(store) >= count:
+            done.set()
+
+    async def until() -> None:
+        if duration is None:
+            await done.wait()
+        else:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), duration)
+
+    phase = await run_client(opts, on_frame, state_reporter(opts.redacted_url()), until(), server_logs)
+    return EXIT_UNREACHABLE if phase == "failed" else EXIT_OK
+
+
 def register(app: typer.Typer) -> None:
     @app.command("tail", help=command_help(HELP, EXAMPLES))
     def tail(
@@ -180,10 +211,16 @@ def register(app: typer.Typer) -> None:
         token: TokenOpt = None,
         header: HeaderOpt = None,
         profile: ProfileOpt = None,
+        doctor: Annotated[
+            bool, typer.Option("--doctor", help="Print no frames; check the traffic, then print the findings.")
+        ] = False,
+        duration: Annotated[
+            float | None, typer.Option("--duration", help="With --doctor: stop after S seconds.", show_default=False)
+        ] = None,
     ) -> None:
         run(url=url, subscribe=subscribe, types=types, entities=entities, filter_expr=filter_expr,
             as_json=as_json, count=count, color=color, token=token, header=header, profile=profile,
-            server_logs=server_logs)
+            server_logs=server_logs, doctor=doctor, duration=duration)
 
 
 def run(
@@ -200,6 +237,8 @@ def run(
     header: list[str] | None,
     profile: str | None,
     server_logs: Path | None = None,
+    doctor: bool = False,
+    duration: float | None = None,
 ) -> NoReturn:
     """The command, its options parsed (by typer, or by :func:`fast_run`); ends with typer.Exit."""
     import asyncio
@@ -215,6 +254,22 @@ def run(
         except FilterError as exc:
             die(f"--filter: {exc}\n  {filter_expr}\n  {' ' * (exc.column - 1)}^", EXIT_USAGE)
     keep = frame_predicate(types, entities, flt)
+    if duration is not None and (duration <= 0 or not doctor):
+        die("--duration must be positive and goes with --doctor", EXIT_USAGE)
+    if doctor:
+        from busconsole.commands.headless import LIVE_WINDOW_BYTES, LIVE_WINDOW_FRAMES
+        from busconsole.commands.replay import doctor_thresholds, print_doctor
+        from busconsole.doctor import diagnose
+        from busconsole.store import EventStore
+
+        thresholds = doctor_thresholds(profile, None)
+        store = EventStore(max_frames=LIVE_WINDOW_FRAMES, max_bytes=LIVE_WINDOW_BYTES)
+        try:
+            code = asyncio.run(doctor_run(opts, keep, duration, count, store, server_logs))
+        except KeyboardInterrupt:
+            code = 130  # what was seen until then is still reported
+        print_doctor(diagnose(store, None, thresholds), as_json, None)
+        raise typer.Exit(code)
     if color is None:
         color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
     try:
@@ -250,7 +305,7 @@ def fast_args(args: list[str]) -> dict[str, Any] | None:
 
     kw: dict[str, Any] = {"url": None, "subscribe": None, "types": None, "entities": None, "filter_expr": None,
                           "as_json": False, "count": None, "color": None, "token": None, "header": None,
-                          "profile": None, "server_logs": None}
+                          "profile": None, "server_logs": None, "doctor": False, "duration": None}
     seen: set[str] = set()
     rest = iter(args)
     for arg in rest:

@@ -41,7 +41,9 @@ FILTER_KEYS: tuple[KeyDef, ...] = (
            "capture time: local time of day on the frame's own date, ISO date-time, epoch ms, "
            "or -5m (within the last 5 minutes; units ms s m h d)", "t>12:30:00", False),
     KeyDef("is", "is", "state: pending, error, orphan, malformed, timedout, failed, guessed (paired by "
-           "order, not by id), request, reply",
+           "order, not by id), request, reply; what the doctor flags: noreqid (QUERY/MUTATION without "
+           "requestId), large (over 256 KiB), leak (a SUBSCRIBE never undone), dupsub (an entity "
+           "subscribed again), retry (a retry storm), repeat (an identical query within 1 s)",
            "is:pending,timedout", False),
 )
 KEYS: dict[str, KeyDef] = {k.name: k for k in FILTER_KEYS}
@@ -85,7 +87,16 @@ IS_TYPES: dict[str, tuple[str, ...] | None] = {
     "guessed": None,
     "request": (*REQUEST_TYPES, "REQUEST"),  # REQUEST: a line of the store's request log (recording/detect.py)
     "reply": REPLY_TYPES,
+    "noreqid": ("QUERY", "MUTATION"),  # candidates only: those with a requestId are then ruled out
+    "large": None,
+    "leak": None,
+    "dupsub": None,
+    "retry": None,
+    "repeat": None,
 }
+# is:<flag> whose IS_TYPES are candidates, not the answer.
+IS_NARROWED = frozenset({"noreqid"})
+LARGE_BYTES = 256 * 1024  # is:large: a frame over this many bytes (the doctor's default threshold)
 
 
 def help_text() -> str:

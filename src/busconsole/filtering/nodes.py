@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, Protocol
 
 from busconsole.facts import FrameFacts
-from busconsole.filtering.keys import IS_TYPES
+from busconsole.filtering.keys import IS_NARROWED, IS_TYPES, LARGE_BYTES
 from busconsole.filtering.patterns import (
     Pattern,
 )
@@ -333,10 +333,11 @@ class IsTerm(Node):
         kinds = [IS_TYPES[f] for f in self.flags]
         if any(k is None for k in kinds):
             return None
-        return union([store.positions("type", t) for k in kinds for t in k or ()]), True
+        exact = not any(f in IS_NARROWED for f in self.flags)
+        return union([store.positions("type", t) for k in kinds for t in k or ()]), exact
 
     def needs_pairing(self) -> bool:
-        return any(f in PAIRED_FLAGS for f in self.flags)
+        return any(f in PAIRED_FLAGS or f in MARKED_FLAGS for f in self.flags)
 
     def _key(self) -> tuple[Any, ...]:
         return self.flags
@@ -346,6 +347,8 @@ class IsTerm(Node):
 
 
 PAIRED_FLAGS = frozenset({"pending", "error", "orphan", "timedout", "failed", "guessed"})  # pairing decides
+# What the doctor's pass over the whole input decides (FrameFacts.marks), judged in a store as pairing is.
+MARKED_FLAGS = frozenset({"leak", "dupsub", "retry", "repeat"})
 
 
 def _is(facts: FrameFacts, flag: str) -> bool:
@@ -353,6 +356,12 @@ def _is(facts: FrameFacts, flag: str) -> bool:
         return facts.error
     if flag == "timedout":
         return facts.timed_out
+    if flag == "noreqid":
+        return facts.req is None and facts.type in ("QUERY", "MUTATION")
+    if flag == "large":
+        return facts.size > LARGE_BYTES
+    if flag in MARKED_FLAGS:
+        return flag in facts.marks
     if flag in ("request", "reply", "malformed"):
         return facts.type in (IS_TYPES[flag] or ())
     return bool(getattr(facts, flag))

@@ -5,6 +5,12 @@ queries with ``req_<ms>_<rand>`` ids sent in both ``query`` and ``payload``,
 mutations of compute status (some failing on purpose), and console logs batched
 into CONSOLE_LOGS frames. Each waits between actions, so rates stay at a few
 frames a second, and each ends when its connection closes.
+
+The third tab (the demo runs three) carries bugs the bus doctor looks for, on purpose
+(``QUIRKS``): it subscribes one entity twice (two components, no shared subscription:
+``duplicate-subscribe``) and sends every fourth query without a requestId
+(``missing-request-id``). No tab unsubscribes before it closes (``subscription-leak``
+once a tab or the demo ends), and the failing mutations make an ``error-burst``.
 """
 
 from __future__ import annotations
@@ -46,6 +52,11 @@ class Pace:
     batch: int = 20
 
 
+RESUBSCRIBE = "resubscribe"  # subscribes its first entity a second time
+NO_REQUEST_ID = "no-request-id"  # every fourth query goes without a requestId
+QUIRKS = (RESUBSCRIBE, NO_REQUEST_ID)
+
+
 @dataclass
 class Frontend:
     """One simulated browser tab."""
@@ -53,6 +64,8 @@ class Frontend:
     url: str
     rng: random.Random
     pace: Pace = field(default_factory=Pace)
+    quirks: frozenset[str] = frozenset()
+    _queries: int = 0
     session: str = field(default_factory=lambda: f"session_{secrets.token_hex(6)}")
     _logs: list[dict[str, Any]] = field(default_factory=list)
     _flushed: float = field(default_factory=time.monotonic)
@@ -65,7 +78,10 @@ class Frontend:
                 reader = asyncio.create_task(self._drain(ws))
                 try:
                     self._log("log", f"[StoreWebSocket] Connected to {self.url}")
-                    for entity in self.rng.sample(SUBSCRIBABLE, 3):
+                    entities = self.rng.sample(SUBSCRIBABLE, 3)
+                    if RESUBSCRIBE in self.quirks:
+                        entities.append(entities[0])
+                    for entity in entities:
                         await self._send(ws, build_subscribe(entity))
                     while not reader.done():
                         await asyncio.sleep(self.rng.uniform(*self.pace.think))
@@ -77,7 +93,10 @@ class Frontend:
         roll = self.rng.random()
         if roll < 0.55:
             frame = self._query()
-            self._log("log", f"[StoreWebSocket] Sending QUERY for {frame['entity']}", frame["requestId"])
+            self._queries += 1
+            if NO_REQUEST_ID in self.quirks and self._queries % 4 == 0:
+                del frame["requestId"]
+            self._log("log", f"[StoreWebSocket] Sending QUERY for {frame['entity']}", frame.get("requestId"))
         elif roll < 0.85:
             frame = self._mutation()
             self._log("info", f"[StoreWebSocket] Sending MUTATION {frame['operation']} {frame['entity']}")
@@ -156,5 +175,10 @@ class Frontend:
 async def run_frontends(url: str, n: int, pace: Pace | None = None, seed: int | None = None) -> None:
     """Run ``n`` frontends against ``url`` until each one's connection closes."""
     rng = random.Random(seed)
-    tabs = [Frontend(url, random.Random(rng.random()), pace or Pace()) for _ in range(n)]
+    tabs = [Frontend(url, random.Random(rng.random()), pace or Pace(), frozenset(_quirks(k, n))) for k in range(n)]
     await asyncio.gather(*(tab.run() for tab in tabs))
+
+
+def _quirks(k: int, n: int) -> tuple[str, ...]:
+    """The doctor's bugs of tab ``k`` of ``n``: the third tab has them all, the others none."""
+    return QUIRKS if k == 2 else ()

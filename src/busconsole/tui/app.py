@@ -138,6 +138,7 @@ class BusConsoleApp(App[None]):
         Binding("r", "record", "Record on/off", show=False),
         Binding("s", "subscriptions", "Subscriptions"),
         Binding("l", "console_logs", "Console logs"),
+        Binding("D", "doctor", "Bus doctor", show=False),
         Binding("p", "pick_entity", "Entity", show=False, tooltip="Show one entity only (or all again)"),
         *(Binding(k, f"toggle_types('{k}')", f"Show/hide {label}", show=False)
           for k, (label, _) in TYPE_TOGGLES.items()),
@@ -459,6 +460,16 @@ class BusConsoleApp(App[None]):
     def action_console_logs(self) -> None:
         """Every console message, with level toggles and stack traces."""
         self.push_screen(ConsoleLogsScreen(self.store))
+
+    def action_doctor(self) -> None:
+        """Findings about the traffic (the bus doctor); enter shows a finding's frames."""
+        from busconsole.tui.screens.doctor import DoctorScreen
+
+        def chosen(text: str | None) -> None:
+            if text is not None:
+                self.filter_bar.set_text(text)
+
+        self.push_screen(DoctorScreen(self.session), chosen)
 
     def action_subscriptions(self) -> None:
         """Subscribe and unsubscribe entities; update counts per entity."""

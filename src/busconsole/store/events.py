@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
-from typing import Any, Protocol, cast
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
 
@@ -48,9 +49,13 @@ from busconsole.store.chunks import (
 )
 from busconsole.wire import decode
 
+if TYPE_CHECKING:
+    from busconsole.doctor.marks import Marks
+
 INDEX_KEYS = ("type", "entity", "req", "conn", "level", "op", "dir")
 _CHUNK_FRAMES = 4096
 _POSITIONS_CACHED = 32  # (key, value) merges kept between appends
+MARKS_SECONDS = 1.0  # how often a growing store's doctor flags are worked out again
 
 class FrameSource(Protocol):
     """Frames by session index, e.g. a recording read through its offset index."""
@@ -92,6 +97,8 @@ class EventStore:
         self.pairing = Pairing(pairing_timeout)
         self.state = EntityState(self._obj_at)
         self.console = ConsoleLog(self._obj_at)
+        self.marks: Marks | None = None  # the doctor's flags (is:leak...), for the frames it saw
+        self._marked_at = 0.0
 
     # ------------------------------------------------------------------ appending
 
@@ -326,6 +333,7 @@ class EventStore:
         f.orphan = p.is_orphan(i)
         f.failed = p.is_failed(i)
         f.guessed = p.is_guessed(i)
+        f.marks_of = self.marks_of
         return f
 
     def scan_raw(
@@ -415,6 +423,19 @@ class EventStore:
 
     def counts_by_entity(self) -> dict[str, int]:
         return self.values("entity")
+
+    def marks_of(self, i: int) -> frozenset[str]:
+        """The doctor's flags on frame ``i`` (``is:leak``, ``is:retry``...), from a pass over the
+        window (default thresholds). A store that grew is passed over again, at most every
+        MARKS_SECONDS: a live stream's marks follow it without a pass per frame."""
+        stale = self.marks is None or self.marks.covered != len(self)
+        if stale and (self.marks is None or time.monotonic() - self._marked_at >= MARKS_SECONDS):
+            from busconsole.doctor import diagnose
+
+            self.marks = diagnose(self).marks
+            self._marked_at = time.monotonic()
+        assert self.marks is not None
+        return self.marks.of(i)
 
     def error_positions(self) -> Sequence[int]:
         """Ascending indices of frames whose ``facts.error`` is true, for next/previous-error."""

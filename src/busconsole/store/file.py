@@ -14,7 +14,6 @@ from busconsole.facts import FrameFacts
 from busconsole.store.events import EventStore
 
 if TYPE_CHECKING:
-    from busconsole.doctor.marks import Marks
     from busconsole.filtering.nodes import Anchors
     from busconsole.recording.reader import Recording
 
@@ -36,21 +35,9 @@ class FileStore(EventStore):
         self._source = source
         self.now_ms: float | None = None
         self._all_errors = array("I")
-        self.marks: Marks | None = None  # the doctor's flags (is:leak...), for the frames it saw
 
     def facts(self, i: int, now: float | None = None) -> FrameFacts:
-        f = super().facts(i, self.now_ms if now is None else now)
-        f.marks_of = self.marks_of
-        return f
-
-    def marks_of(self, i: int) -> frozenset[str]:
-        """The doctor's flags on frame ``i``; the doctor runs (default thresholds) when the store
-        has grown since it last did, so ``is:leak`` answers for the whole input on every path."""
-        if self.marks is None or self.marks.covered != len(self):
-            from busconsole.doctor import diagnose
-
-            self.marks = diagnose(self).marks
-        return self.marks.of(i)
+        return super().facts(i, self.now_ms if now is None else now)
 
     def _error(self, index: int) -> None:
         super()._error(index)

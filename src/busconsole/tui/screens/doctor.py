@@ -21,17 +21,9 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from busconsole.doctor import Finding, Report, Thresholds, diagnose
-from busconsole.doctor.checks import iso, value
+from busconsole.doctor.checks import iso
 from busconsole.sessions.base import Session
 
-# Checks whose filter reads the doctor's flags (is:leak...), which only a store that holds them
-# (a replayed file's) answers; on a live stream these frame types of the same connections are shown.
-MARKED_CHECKS = {
-    "subscription-leak": "type:SUBSCRIBE",
-    "duplicate-subscribe": "type:SUBSCRIBE",
-    "retry-storm": "type:QUERY,MUTATION",
-    "repeated-query": "type:QUERY",
-}
 REFRESH_SECONDS = 0.5  # the timer; a recompute also waits 4x its own last duration
 SEVERITY_STYLES = {"error": "bold red", "warn": "bold yellow", "info": "bold cyan"}
 
@@ -106,8 +98,7 @@ class DoctorScreen(Screen[str | None]):
             return
         self._seen = len(store)
         self.report = report = diagnose(store, None, self.thresholds)
-        if hasattr(store, "marks"):  # a store that holds the doctor's flags (is:leak...) takes these
-            store.marks = report.marks
+        store.marks = report.marks  # the flags is:leak and friends read, fresh
         took = time.monotonic() - now
         self._next_at = now + max(REFRESH_SECONDS, 4 * took)
         title = Text.assemble(("Bus doctor", "bold"), f"  {report.frames:,} frames  ",
@@ -150,14 +141,6 @@ class DoctorScreen(Screen[str | None]):
     def action_apply(self) -> None:
         f = self._selected()
         if f is None:
-            return
-        near = MARKED_CHECKS.get(f.check)
-        if near is not None and not hasattr(self.doctor_store, "marks"):
-            conns = ",".join(value(c) for c in f.conns)
-            self.app.notify(f"{f.filter} is judged over a recording (replay it to see exactly these frames); "
-                            f"showing the {near.partition(':')[2]} frames of the connections involved.",
-                            severity="warning")
-            self.dismiss(f"{near} conn:{conns}" if conns else near)
             return
         self.dismiss(f.filter)
 

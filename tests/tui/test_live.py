@@ -137,3 +137,21 @@ async def test_status_bar_shows_reconnecting_then_connected(server: Any) -> None
                        "connected again")
         # re-subscribed by itself: a fresh SUBSCRIPTION_DATA arrives
         await wait_for(pilot, lambda: app.session.subscriptions["partner"] > updates, "re-subscription")
+
+
+async def test_a_lost_connection_is_a_row_and_r_reconnects_at_once(server: Any) -> None:
+    """The drop and the return are rows in the stream; the status says why it waits; R skips
+    the rest of the backoff."""
+    app = make_app(server)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: app.session.status.phase == "connected", "connected")
+        await asyncio.to_thread(server.stop)
+        await wait_for(pilot, lambda: "CLIENT_CLOSE" in types_in(app), "the close row")
+        status = app.session.status
+        await wait_for(pilot, lambda: status.phase == "reconnecting" and status.attempt >= 4, "a long wait",
+                       timeout=30)
+        assert status.last_error and status.last_error in status.phase_text  # the status says why
+        await asyncio.to_thread(server.start)
+        waiting = (status.retry_in or 0.0)
+        await pilot.press("R")
+        await wait_for(pilot, lambda: "CLIENT_OPEN" in types_in(app), "the reopen row", timeout=max(1.0, waiting - 0.5))

@@ -90,6 +90,13 @@ class Session(Protocol):
 
 
 @runtime_checkable
+class Reconnectable(Protocol):
+    """A session with its own client, which can skip a reconnect wait (``R`` in the app)."""
+
+    def reconnect_now(self) -> None: ...
+
+
+@runtime_checkable
 class Recordable(Protocol):
     """A session whose capture can be written to a recording and toggled (``r`` in the app)."""
 

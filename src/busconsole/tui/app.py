@@ -26,7 +26,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from busconsole.filtering import Filter
-from busconsole.sessions.base import Recordable, Session
+from busconsole.sessions.base import Reconnectable, Recordable, Session
 from busconsole.tui.screens.console_logs import ConsoleLogsScreen
 from busconsole.tui.screens.entity_picker import ALL, EntityPicker
 from busconsole.tui.screens.help import HelpScreen
@@ -136,6 +136,7 @@ class BusConsoleApp(App[None]):
         Binding("c", "compose", "Compose"),
         Binding("e", "edit_resend", "Edit & resend", show=False),
         Binding("r", "record", "Record on/off", show=False),
+        Binding("R", "reconnect", "Reconnect now", show=False, tooltip="Skip the wait before the next attempt"),
         Binding("s", "subscriptions", "Subscriptions"),
         Binding("l", "console_logs", "Console logs"),
         Binding("D", "doctor", "Bus doctor", show=False),
@@ -509,6 +510,15 @@ class BusConsoleApp(App[None]):
         path = self.session.status.recording_path
         self.notify(f"Recording to {path}" if session.recording else "Recording stopped.")
         self.tick()
+
+    def action_reconnect(self) -> None:
+        """Try to connect at once instead of waiting out the backoff."""
+        session = self.session
+        if not isinstance(session, Reconnectable) or session.status.phase == "connected":
+            self.notify("Nothing to reconnect: the session is not waiting to reconnect.")
+            return
+        session.reconnect_now()
+        self.notify("Reconnecting now.")
 
     async def action_quit(self) -> None:
         """Stop the session (closing the recording) and leave."""

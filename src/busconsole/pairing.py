@@ -36,14 +36,13 @@ not in one object per pair, and are dropped with the store's window.
 
 from __future__ import annotations
 
-import bisect
 import math
 import time
 from array import array
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, TypedDict
+from typing import Any
 
 from busconsole.wire import PAIRED_REQUESTS as REQUEST_TYPES
 from busconsole.wire import REPLIES
@@ -85,13 +84,6 @@ class Pending:
     timed_out: bool
 
 
-class LatencyStat(TypedDict):
-    count: int
-    p50: float
-    p95: float
-    max: float
-
-
 @dataclass(slots=True)
 class _Waiting:
     index: int
@@ -126,12 +118,6 @@ def _duration(obj: dict[str, Any] | None) -> float | None:
     return None
 
 
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile: always a value that was measured."""
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
 class Pairing:
     """Pairs requests with replies as frames are observed in index order."""
 
@@ -148,7 +134,6 @@ class Pairing:
         self._by_req: dict[str, list[int]] = {}
         self._queues: dict[tuple[str | None, ...], deque[int]] = {}
         self._by_record: dict[tuple[str, str | None, str], list[int]] = {}  # (conn, entity, id) -> mutations
-        self._lat: dict[tuple[str, str | None], tuple[array[int], array[float]]] = {}
         self._effects: dict[int, array[int]] = {}
         self._trigger: dict[str | None, tuple[int, float]] = {}  # entity -> (success index, t)
         self._loose: dict[str | None, deque[tuple[int, float]]] = {}
@@ -306,11 +291,6 @@ class Pairing:
         self._flags[rk] |= _ANSWERED | (_FAILED if type_ == "ERROR" else 0) | (_GUESSED if guessed else 0)
         self._partner[k], self._partner[rk] = r - index, index - r
         self._latency[k] = self._latency[rk] = latency
-        stat = self._lat.get((w.type, w.entity))
-        if stat is None:
-            stat = self._lat[(w.type, w.entity)] = (array("q"), array("f"))
-        stat[0].append(index)
-        stat[1].append(latency)
         return r
 
     def _forget(self, r: int) -> _Waiting:
@@ -417,19 +397,6 @@ class Pairing:
             for w in self._waiting.values()
         ]
 
-    def latency_stats(self) -> dict[tuple[str, str | None], LatencyStat]:
-        """count/p50/p95/max latency (ms) per (request type, entity), plus ``OVERALL``."""
-        out: dict[tuple[str, str | None], LatencyStat] = {}
-        everything: list[float] = []
-        for key, (_, lat) in self._lat.items():
-            values = sorted(lat)
-            if values:
-                out[key] = latency_stat(values)
-                everything.extend(values)
-        if everything:
-            out[OVERALL] = latency_stat(sorted(everything))
-        return out
-
     def effects_of(self, i: int) -> list[int]:
         """STORE_UPDATE frames caused by the MUTATION_SUCCESS ``i`` (or by the MUTATION it answers)."""
         k = self._slot(i)
@@ -464,11 +431,6 @@ class Pairing:
                 dq.popleft()
             if not dq:
                 del self._queues[key]
-        for key, (idx, lat) in list(self._lat.items()):
-            cut = bisect.bisect_left(idx, before)
-            del idx[:cut], lat[:cut]
-            if not idx:
-                del self._lat[key]
         while self._effects and next(iter(self._effects)) < before:
             del self._effects[next(iter(self._effects))]
         for entity, loose in list(self._loose.items()):
@@ -476,10 +438,6 @@ class Pairing:
                 loose.popleft()
             if not loose:
                 del self._loose[entity]
-
-
-def latency_stat(values: list[float]) -> LatencyStat:
-    return LatencyStat(count=len(values), p50=percentile(values, 50), p95=percentile(values, 95), max=values[-1])
 
 
 def _now(now: float | None) -> float:

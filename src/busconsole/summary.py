@@ -6,14 +6,34 @@ still answers the request a ``entity:`` filter picked).
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TypedDict
 
-from busconsole.pairing import OVERALL, LatencyStat, latency_stat
+from busconsole.pairing import OVERALL
 from busconsole.store import EventStore
 from busconsole.wire import PAIRED_REQUESTS
+
+
+class LatencyStat(TypedDict):
+    count: int
+    p50: float
+    p95: float
+    max: float
+
+
+def percentile(sorted_values: list[float], q: float) -> float:
+    """Nearest-rank percentile: always a value that was measured."""
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def latency_stat(values: list[float]) -> LatencyStat:
+    """count, p50, p95 and max of ``values`` (sorted)."""
+    return LatencyStat(count=len(values), p50=percentile(values, 50), p95=percentile(values, 95), max=values[-1])
 
 
 @dataclass

@@ -20,7 +20,7 @@ import orjson
 
 from busconsole.doctor.marks import Marks
 from busconsole.filtering.keys import LARGE_BYTES
-from busconsole.pairing import percentile
+from busconsole.summary import percentile
 
 if TYPE_CHECKING:
     from busconsole.facts import FrameFacts

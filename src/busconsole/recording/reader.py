@@ -18,11 +18,7 @@ leaves this module (plus ``IndexError`` for an index past the end).
 
 from __future__ import annotations
 
-import glob
-import os
-import tempfile
 import threading
-import zlib
 from array import array
 from bisect import bisect_right
 from collections.abc import Callable, Iterator, Sequence
@@ -34,173 +30,23 @@ from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
 from busconsole.frames import CapturedFrame
 from busconsole.recording import detect
+from busconsole.recording.errors import RecordingError
+from busconsole.recording.files import expand
 from busconsole.recording.format import FormatError, is_header, read_line
 from busconsole.recording.index import SESSION_MARK, FileIndex
-from busconsole.recording.writer import part_path
+from busconsole.recording.inflate import Inflated, inflate
 
-SUFFIXES = (".jsonl", ".jsonl.gz", ".ndjson")
 _FILE_BITS = 40  # merged order entries pack (file number << 40 | line number)
 _LINE_MASK = (1 << _FILE_BITS) - 1
 SMALL_FILES_BUDGET = 32 << 20  # small files read whole at open are kept up to this much in all
 _BASE64_RECORD = b'"enc":"base64"'  # a binary frame's record: its bytes are not in the line as they are
 
 
-class RecordingError(Exception):
-    """A recording cannot be opened or read; the message says which file and why."""
-
-
-def _files_under(folder: str) -> Iterator[str]:
-    """Paths of the recording files under ``folder``, at any depth."""
-    with os.scandir(folder) as entries:
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _files_under(entry.path)
-            elif entry.name.endswith(SUFFIXES) and entry.is_file():
-                yield entry.path
-
-
-def expand(specs: Sequence[str | Path], problems: list[str] | None = None) -> list[Path]:
-    """Files named by ``specs``: files (with their rotated parts), folders (recursive), globs.
-
-    A rotated part joins its file only when it continues the same session (see
-    :func:`_continues`); a stale part of an older recording is left out and reported."""
-    found: dict[Path, None] = {}
-    for spec in specs:
-        path = Path(spec)
-        if path.is_dir():
-            for name in sorted(_files_under(str(path)), key=lambda n: n.split(os.sep)):  # as Paths sort, cheaper
-                found[Path(name)] = None
-        elif path.is_file():
-            found[path] = None
-            n = 1
-            prev = _head(path)
-            while (part := part_path(path, n)).is_file():
-                head = _head(part)
-                if not _continues(prev, head, n):
-                    if problems is not None:
-                        problems.append(f"{part}: left out: a rotated part of another recording session")
-                    break
-                found[part] = None
-                prev = head
-                n += 1
-        elif glob.has_magic(str(spec)):
-            matches = sorted(Path(p) for p in glob.glob(str(spec), recursive=True))
-            files = [p for p in matches if p.is_file()]
-            if not files:
-                raise RecordingError(f"{spec}: no file matches")
-            found.update(dict.fromkeys(files))
-        else:
-            raise RecordingError(f"{spec}: no such file or folder")
-    if not found:
-        raise RecordingError("no recording files found in " + ", ".join(map(str, specs)))
-    return list(found)
-
-
-def _head(path: Path) -> dict[str, object] | None:
-    """The recording header of ``path`` (first line, gzip or not), None when it has none."""
-    import gzip
-
-    try:
-        opener = gzip.open if path.name.endswith(".gz") else open
-        with opener(path, "rb") as f:
-            first = f.readline(1 << 16)
-    except (OSError, EOFError, zlib.error):
-        return None
-    obj = detect.parse_line(first.strip()) if first.startswith(b"{") else None
-    return obj if obj is not None and is_header(obj) else None
-
-
-def _continues(prev: dict[str, object] | None, head: dict[str, object] | None, n: int) -> bool:
-    """Whether part ``n`` (header ``head``) continues the session of the part before (``prev``):
-    the same ``session`` id when both carry one; for older files without it, a part header
-    numbered ``n`` created no earlier than the part before."""
-    if prev is None or head is None:
-        return prev is None and head is None  # plain JSONL parts: nothing tells them apart
-    if head.get("part") != n:
-        return False
-    if "session" in prev or "session" in head:
-        return prev.get("session") == head.get("session")
-    return str(head.get("created", "")) >= str(prev.get("created", ""))
-
-
-class _Inflated:
-    """A gzip file inflated to a private temporary file.
-
-    On Linux the file is unlinked as soon as it is open and read back through
-    ``/proc/self/fd``: nothing is left on disk however the process ends (SIGKILL too).
-    Elsewhere it is a named 0600 file removed on close."""
-
-    def __init__(self) -> None:
-        fd, name = tempfile.mkstemp(prefix="busconsole-", suffix=".jsonl")
-        self.fd = fd
-        self.path = Path(name)
-        self._named = True
-        proc = Path(f"/proc/self/fd/{fd}")
-        if os.path.exists(proc):
-            os.unlink(name)
-            self.path, self._named = proc, False
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
-        if self._named:
-            self.path.unlink(missing_ok=True)
-
-
-_INFLATE_STEP = 1 << 16  # compressed bytes fed at once; a damaged step is replayed byte by byte
-
-
-def _inflate(path: Path, problems: list[str]) -> _Inflated:
-    """Decompress ``path`` into a private temporary file; a damaged or truncated stream keeps
-    every byte that came before the damage, and the damage is reported."""
-    tmp = _Inflated()
-    written = 0
-    try:
-        with open(path, "rb") as src:
-            dst = os.fdopen(os.dup(tmp.fd), "wb")
-            with dst:
-                inflater = zlib.decompressobj(wbits=31)
-
-                def feed(data: bytes) -> None:
-                    nonlocal inflater, written
-                    while data:
-                        out = inflater.decompress(data)
-                        dst.write(out)
-                        written += len(out)
-                        data = inflater.unused_data if inflater.eof else b""
-                        if inflater.eof:
-                            inflater = zlib.decompressobj(wbits=31)
-
-                try:
-                    while block := src.read(1 << 20):
-                        for at in range(0, len(block), _INFLATE_STEP):
-                            step = block[at : at + _INFLATE_STEP]
-                            saved = inflater.copy()
-                            try:
-                                feed(step)
-                            except zlib.error:
-                                inflater = saved  # replay the step one byte at a time: keep all before the damage
-                                for i in range(len(step)):
-                                    feed(step[i : i + 1])
-                                raise
-                    dst.write(inflater.flush())  # a truncated stream (a live or killed recorder) keeps it all
-                except zlib.error as exc:
-                    dst.write(inflater.flush())
-                    problems.append(
-                        f"{path}: compressed data is damaged after {written} bytes ({exc}); kept the frames before it"
-                    )
-    except OSError as exc:
-        tmp.close()
-        raise RecordingError(f"{path}: cannot read: {exc}") from exc
-    return tmp
-
-
 class Recording:
     """Captured frames of one or more files in time order, read on demand."""
 
     def __init__(
-        self, files: list[FileIndex], merge: bool, follow: bool, temps: list[_Inflated], problems: list[str]
+        self, files: list[FileIndex], merge: bool, follow: bool, temps: list[Inflated], problems: list[str]
     ) -> None:
         self.files = files
         self.merged = merge
@@ -515,14 +361,14 @@ def open_recording(
     written by a newer busconsole. Damaged lines do not raise: they land in ``.problems``.
     """
     problems: list[str] = []
-    temps: list[_Inflated] = []
+    temps: list[Inflated] = []
     files: list[FileIndex] = []
     kept = 0  # bytes of small files held from their header read until their scan
     try:
         for path in expand(paths, problems):
             real = path
             if path.name.endswith(".gz"):
-                temps.append(_inflate(path, problems))
+                temps.append(inflate(path, problems))
                 real = temps[-1].path
             fi = FileIndex(real, str(path), problems, follow=follow and real is path)
             kept += fi.read_header(keep_small=kept < SMALL_FILES_BUDGET)
@@ -572,6 +418,6 @@ def _or_zero(t: float | None) -> float:
     return 0.0 if t is None else t
 
 
-def _remove(temps: list[_Inflated]) -> None:
+def _remove(temps: list[Inflated]) -> None:
     for t in temps:
         t.close()

@@ -9,10 +9,8 @@ help screen and the command palette are generated from the bindings.
 
 from __future__ import annotations
 
-import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from dataclasses import replace
 from functools import partial
 from typing import Any, ClassVar
 
@@ -20,18 +18,20 @@ import orjson
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult, SystemCommand
-from textual.binding import ActiveBinding, Binding, BindingType
+from textual.binding import Binding, BindingType
 from textual.containers import Horizontal
 from textual.screen import Screen
 from textual.widgets import Footer, Static
 
 from busconsole.filtering import Filter
 from busconsole.sessions.base import Reconnectable, Recordable, Session
+from busconsole.tui.main_screen import MainScreen
 from busconsole.tui.screens.console_logs import ConsoleLogsScreen
 from busconsole.tui.screens.entity_picker import ALL, EntityPicker
 from busconsole.tui.screens.help import HelpScreen
 from busconsole.tui.screens.subscriptions import SubscriptionsScreen
 from busconsole.tui.theme import BUSCONSOLE_THEME
+from busconsole.tui.toggles import TYPE_TOGGLES, combined_filter, toggles_text, with_entity
 from busconsole.tui.widgets.cursor_view import CursorView
 from busconsole.tui.widgets.detail import DetailPane
 from busconsole.tui.widgets.filter_bar import FilterBar
@@ -39,77 +39,6 @@ from busconsole.tui.widgets.status import StatusBar
 from busconsole.tui.widgets.stream import StreamHeader, StreamView
 
 TICK_SECONDS = 0.25
-# one-key toggles: key -> (label, types hidden when toggled off)
-TYPE_TOGGLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "1": ("queries", ("QUERY", "QUERY_RESULT")),
-    "2": ("mutations", ("MUTATION", "MUTATION_SUCCESS")),
-    "3": ("updates", ("STORE_UPDATE", "SUBSCRIPTION_DATA", "SUBSCRIBE", "UNSUBSCRIBE")),
-    "4": ("console", ("CONSOLE_LOGS", "CONSOLE_LOGS_ACK")),
-    "5": ("connection", ("CONNECTION",)),
-}
-SHORT_LABELS = {"queries": "qry", "mutations": "mut", "updates": "upd", "console": "log", "connection": "conn"}
-_ENTITY_TERM = re.compile(r"(?:^|\s)entity:\S+")
-
-
-def combined_filter(text: str, hidden: Iterable[str]) -> str:
-    """The user's filter with the toggled-off types excluded, in the filter language itself."""
-    types = sorted(hidden)
-    if not types:
-        return text
-    exclude = "-type:" + ",".join(types)
-    return f"({text}) {exclude}" if text.strip() else exclude
-
-
-def with_entity(text: str, entity: str | None) -> str:
-    """``text`` with its ``entity:`` term replaced by ``entity`` (or removed when None)."""
-    rest = _ENTITY_TERM.sub("", text).strip()
-    return f"{rest} entity:{entity}".strip() if entity else rest
-
-
-# Which keys the footer keeps when it is too narrow for all that apply, most wanted first; keys of
-# other actions (a subclass's own) rank where None is. Every key is in the help screen (?) anyway.
-FOOTER_PRIORITY: tuple[str | None, ...] = (
-    "quit", "help", "filter", "close_detail", "clear_filter", None, "follow", "next_error",
-    "detail_tab(1)", "copy", "detail", "pause", "console_logs", "compose", "subscriptions",
-)
-
-
-def footer_width(binding: Binding, key_display: str) -> int:
-    """Cells a key takes in the compact footer: key, space, description, margin."""
-    return len(key_display) + len(binding.description) + 2
-
-
-class MainScreen(Screen[None]):
-    """The app's screen: its footer shows the keys that matter in the present context, as many
-    as fit, by FOOTER_PRIORITY."""
-
-    @property
-    def active_bindings(self) -> dict[str, ActiveBinding]:
-        bindings = super().active_bindings
-        app = self.app
-        if not isinstance(app, BusConsoleApp):
-            return bindings
-        shown = [(key, active) for key, active in bindings.items()
-                 if active.binding.show and app.in_footer(active.binding.action)]
-        middle = FOOTER_PRIORITY.index(None)
-
-        def rank(action: str) -> int:
-            return FOOTER_PRIORITY.index(action) if action in FOOTER_PRIORITY else middle
-
-        room = self.size.width
-        keep: set[str] = set()
-        for key, active in sorted(shown, key=lambda item: rank(item[1].binding.action)):
-            cells = footer_width(active.binding, app.get_key_display(active.binding))
-            if cells <= room:
-                keep.add(key)
-                room -= cells
-        return {
-            key: active if not active.binding.show or key in keep
-            else active._replace(binding=replace(active.binding, show=False))
-            for key, active in bindings.items()
-        }
-
-
 class BusConsoleApp(App[None]):
     """``BusConsoleApp(session).run()``; other front ends (replay, proxy) pass their own session."""
 
@@ -266,24 +195,13 @@ class BusConsoleApp(App[None]):
         if self.session.read_only:
             text.append("  READ-ONLY", "bold yellow")
         hidden = self._hidden_labels()
-        for toggles in (self._toggles(hidden, short=False), self._toggles(hidden, short=True),
-                        self._toggles(hidden, short=True, only_hidden=True)):
+        for toggles in (toggles_text(hidden, short=False), toggles_text(hidden, short=True),
+                        toggles_text(hidden, short=True, only_hidden=True)):
             if text.cell_len + toggles.cell_len <= width:
                 text.append_text(toggles)
                 break
         return text
 
-    @staticmethod
-    def _toggles(hidden: set[str], short: bool, only_hidden: bool = False) -> Text:
-        """``  1 queries  2 mutations …``, hidden ones struck through."""
-        text = Text()
-        for key, (label, _types) in TYPE_TOGGLES.items():
-            off = label in hidden
-            if only_hidden and not off:
-                continue
-            text.append(f"  {key}", "dim" if off else "bold")
-            text.append(f" {SHORT_LABELS[label] if short else label}", "dim strike" if off else "")
-        return text
 
     def _hidden_labels(self) -> set[str]:
         return {label for label, types in TYPE_TOGGLES.values() if set(types) <= self.hidden_types}

@@ -18,8 +18,8 @@ from busconsole.frames import CapturedFrame
 from busconsole.protocol import build_mutation, build_query
 from busconsole.recording.format import encode
 from busconsole.server.runner import ServerThread
-from busconsole.transport.client import (
-    BusClient,
+from busconsole.transport.client import BusClient
+from busconsole.transport.state import (
     ClientClosed,
     ConnectFailed,
     ConnectionState,

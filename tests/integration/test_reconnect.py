@@ -66,3 +66,24 @@ async def test_reconnect_now_skips_the_backoff_wait() -> None:
             client.reconnect_now()
             await watch.until(lambda: "connecting" in watch.phases()[waiting:], "the next attempt")
             assert time.monotonic() - start < 2.0
+
+
+def test_why_a_connection_failed_reads_as_a_person_would_say_it() -> None:
+    import socket
+    import ssl
+
+    from busconsole.transport.state import describe
+
+    assert describe(ConnectionRefusedError(111, "Connect call failed")) == "connection refused (nothing listens there)"
+    assert describe(socket.gaierror(-2, "Name or service not known")).startswith("DNS: cannot resolve the host")
+    assert describe(ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")).startswith("TLS failed")
+
+
+async def test_a_refused_connection_says_so_while_it_waits() -> None:
+    from tests.conftest import free_port
+
+    watch = Watch()
+    async with running(watch.client(f"ws://127.0.0.1:{free_port()}/", initial_backoff=5.0)):
+        await watch.until(lambda: any(s.phase == "reconnecting" for s in watch.states), "the first wait")
+    waiting = next(s for s in watch.states if s.phase == "reconnecting")
+    assert waiting.last_error == "connection refused (nothing listens there)"

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from busconsole.frames import OUT, CapturedFrame
-from busconsole.recording import index
+from busconsole.recording import lines
 from busconsole.recording.format import encode
 from busconsole.recording.index import FileIndex
 
@@ -34,7 +34,7 @@ def starts(data: bytes, skip_first: bool) -> list[int]:
 
 @pytest.mark.parametrize("chunk", [16, 100, 333, 1 << 22])
 def test_offsets_do_not_depend_on_the_block_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
-    monkeypatch.setattr(index, "CHUNK", chunk)  # lines longer than a block, and blocks of many lines
+    monkeypatch.setattr(lines, "CHUNK", chunk)  # lines longer than a block, and blocks of many lines
     data = HEADER + b"".join(line(i, pad=(i * 37) % 400) for i in range(1, 60))
     path = tmp_path / "r.jsonl"
     path.write_bytes(data)
@@ -47,7 +47,7 @@ def test_offsets_do_not_depend_on_the_block_size(tmp_path: Path, monkeypatch: py
 
 
 def test_garbage_in_a_block_is_skipped_and_the_rest_indexed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "CHUNK", 200)
+    monkeypatch.setattr(lines, "CHUNK", 200)
     body = [line(i) for i in range(1, 20)]
     body.insert(7, b"not json at all\n")
     path = tmp_path / "r.jsonl"
@@ -60,7 +60,7 @@ def test_garbage_in_a_block_is_skipped_and_the_rest_indexed(tmp_path: Path, monk
 
 
 def test_a_paused_scan_indexes_its_first_block_then_waits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(index, "CHUNK", 1000)
+    monkeypatch.setattr(lines, "CHUNK", 1000)
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"".join(line(i) for i in range(1, 200)))
     fi = FileIndex(path, "r.jsonl", [])
@@ -84,7 +84,7 @@ def test_a_paused_scan_indexes_its_first_block_then_waits(tmp_path: Path, monkey
 def test_closing_a_recording_whose_indexing_is_paused_does_not_hang(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from busconsole.recording.reader import open_recording
 
-    monkeypatch.setattr(index, "CHUNK", 1000)
+    monkeypatch.setattr(lines, "CHUNK", 1000)
     path = tmp_path / "r.jsonl"
     path.write_bytes(b"".join(line(i) for i in range(1, 400)))
     rec = open_recording([path], start=False)

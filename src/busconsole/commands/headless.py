@@ -14,7 +14,7 @@ if TYPE_CHECKING:
     from busconsole.commands.common import ConnectOptions
     from busconsole.filtering import Filter
     from busconsole.frames import CapturedFrame
-    from busconsole.transport.client import ConnectionState, Phase
+    from busconsole.transport.state import ConnectionState, Phase
 
 Predicate = Callable[["CapturedFrame"], bool]
 LIVE_WINDOW_FRAMES = 200_000  # what a pairing filter on a live stream remembers

@@ -131,7 +131,7 @@ async def _record(
 
     from busconsole.frames import CapturedFrame
     from busconsole.recording.writer import RecordingWriter
-    from busconsole.transport.client import ConnectionState
+    from busconsole.transport.state import ConnectionState
 
     try:
         writer = RecordingWriter(output, opts.url, redactor=redactor, rotate_mb=rotate_mb, append=append)

@@ -56,7 +56,8 @@ async def _run(
     import time
 
     from busconsole.recording.replayer import delays
-    from busconsole.transport.client import BusClient, ConnectFailed
+    from busconsole.transport.client import BusClient
+    from busconsole.transport.state import ConnectFailed
     from busconsole.wire import REPLIES
 
     async with BusClient(url, headers=headers, max_attempts=1) as client:

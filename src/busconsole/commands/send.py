@@ -152,7 +152,7 @@ def register(app: typer.Typer) -> None:
         import orjson
 
         from busconsole.compose.draft import Confirmation, Refusal, check_send
-        from busconsole.transport.client import ClientClosed, ConnectFailed
+        from busconsole.transport.state import ClientClosed, ConnectFailed
 
         if url is not None and not url.startswith(("ws://", "wss://")):  # URL left out: the profile's
             url, kind, entity = None, url, kind

@@ -7,7 +7,9 @@ TUI agree) and returns a :class:`Report`: findings most severe first, and the pe
 Pure Python: no Textual, sockets or typer.
 """
 
-from busconsole.doctor.checks import (
+from busconsole.doctor.checks import diagnose
+from busconsole.doctor.marks import Marks
+from busconsole.doctor.model import (
     CHECK_BY_ID,
     CHECKS,
     SEVERITY_RANK,
@@ -16,10 +18,8 @@ from busconsole.doctor.checks import (
     Report,
     Severity,
     Thresholds,
-    diagnose,
     thresholds_from,
 )
-from busconsole.doctor.marks import Marks
 from busconsole.doctor.report import checks_markdown, reaches, text_lines, to_json
 
 __all__ = ["CHECKS", "CHECK_BY_ID", "SEVERITY_RANK", "CheckDef", "Finding", "Marks", "Report", "Severity",

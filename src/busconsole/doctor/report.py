@@ -6,7 +6,7 @@ from collections import Counter
 
 import orjson
 
-from busconsole.doctor.checks import CHECKS, SEVERITY_RANK, Report, Severity, iso
+from busconsole.doctor.model import CHECKS, SEVERITY_RANK, Report, Severity, iso
 
 _SHOWN = 8  # entities / connections named on one line
 

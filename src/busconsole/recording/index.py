@@ -27,8 +27,8 @@ from busconsole.filtering import scan
 from busconsole.filtering.nodes import Anchors
 from busconsole.recording import detect
 from busconsole.recording.format import check_header, is_header
+from busconsole.recording.lines import edges, hits, whole_lines
 
-CHUNK = 4 << 20
 _STRAY_LINE = re.compile(rb"\n(?!\{)")  # a line break not followed by an object's opening brace
 SESSION_MARK = b'{"busconsole":"recording"'  # how busconsole writes a header line (orjson, compact)
 SMALL_FILE = 1 << 16  # files under this are read whole once (header, time range and scan)
@@ -95,7 +95,7 @@ class FileIndex:
         if obj is not None and is_header(obj):
             self.header = check_header(obj, self.name)
         if whole and not self.follow:  # the time range while the bytes are here, kept or not
-            self._edges = _edges(head, head)
+            self._edges = edges(head, head)
         return len(self._small) if self._small is not None else 0
 
     def scan(self) -> None:
@@ -124,7 +124,7 @@ class FileIndex:
                     self.go.wait()
                 if self.stopping:
                     return
-                block, cut = _whole_lines(fd, pos, size)
+                block, cut = whole_lines(fd, pos, size)
                 if not cut:
                     break
                 self._index(block, pos, cut)
@@ -329,11 +329,11 @@ class FileIndex:
             size = os.fstat(fd).st_size
             pos = len(f.readline(1 << 20)) if self.header is not None else 0
             while pos < size:
-                data, cut = _whole_lines(fd, pos, size, block)
+                data, cut = whole_lines(fd, pos, size, block)
                 if not cut:
                     break
                 if data[:1] == b"{" and _STRAY_LINE.search(data, 0, cut - 1) is None:
-                    yield from _hits(data, cut, pos, needles, also)
+                    yield from hits(data, cut, pos, needles, also)
                 else:
                     yield from self._stream_checked(data[:cut], pos, needles, also)
                 pos += cut
@@ -342,7 +342,7 @@ class FileIndex:
                 if carry and detect.parse_line(carry) is None:
                     self.problems.append(f"{self.name}:{self.offset_line_number(pos)}: skipped a torn line")
                 elif carry:
-                    yield from _hits(carry + b"\n", len(carry) + 1, pos, needles, also)
+                    yield from hits(carry + b"\n", len(carry) + 1, pos, needles, also)
 
     def _stream_checked(
         self, data: bytes, pos: int, needles: Anchors, also: bytes | None
@@ -398,64 +398,10 @@ class FileIndex:
         if self._edges is not None:
             return self._edges
         if self._small is not None:
-            return _edges(self._small, self._small)
+            return edges(self._small, self._small)
         size = self.size
         with open(self.path, "rb") as f:
             head = f.read(min(size, 1 << 16))
             f.seek(max(0, size - (1 << 16)))
             tail = f.read()
-        return _edges(head, tail)
-
-
-def _edges(head: bytes, tail: bytes) -> tuple[float | None, float | None]:
-    """Times of the first line of ``head`` and the last of ``tail`` that have one."""
-    first = next((t for t in map(detect.line_time, _lines(head)) if t is not None), None)
-    last = next((t for t in map(detect.line_time, reversed(_lines(tail))) if t is not None), None)
-    return first, last
-
-
-def _hits(
-    data: bytes, cut: int, origin: int, needles: Anchors, also: bytes | None
-) -> Iterator[tuple[int, bytes]]:
-    """``(offset, line)`` of the lines of ``data[:cut]`` (whole lines, starting at file offset
-    ``origin``) holding a needle; only the lines hit cost Python work."""
-    low = data.lower()
-    marked = (*needles, also) if also is not None and also in low else needles
-    spans: list[tuple[int, int]] = []
-    for needle in marked:
-        find = low.find
-        at = find(needle, 0, cut)
-        while at >= 0:
-            start = low.rfind(b"\n", 0, at) + 1
-            end = low.find(b"\n", at, cut)
-            spans.append((start, end))
-            at = find(needle, end + 1, cut)
-    if len(marked) > 1:
-        spans = sorted(set(spans))
-    for start, end in spans:
-        yield origin + start, data[start:end].strip()
-
-
-def _whole_lines(fd: int, pos: int, size: int, chunk: int | None = None) -> tuple[bytes, int]:
-    """``(block, cut)``: bytes read from ``pos``; ``cut`` is just past their last newline (0: none
-    before the end of the file). Reads past the chunk (CHUNK) only for a line longer than that."""
-    chunk = CHUNK if chunk is None else chunk
-    block = os.pread(fd, min(chunk, size - pos), pos)
-    cut = block.rfind(b"\n") + 1
-    if cut:
-        return block, cut
-    pieces, end = [block], pos + len(block)
-    while end < size:
-        piece = os.pread(fd, min(chunk, size - end), end)
-        if not piece:
-            break
-        pieces.append(piece)
-        end += len(piece)
-        if b"\n" in piece:
-            block = b"".join(pieces)
-            return block, block.rfind(b"\n") + 1
-    return block, 0
-
-
-def _lines(block: bytes) -> list[bytes]:
-    return [s for s in (x.strip() for x in block.split(b"\n")) if s[:1] == b"{" and s[-1:] == b"}"]
+        return edges(head, tail)

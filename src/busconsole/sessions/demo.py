@@ -20,7 +20,8 @@ from busconsole.server.seed import KINDS
 from busconsole.server.simulate import Pace, run_frontends
 from busconsole.sessions.base import ClientActions
 from busconsole.sessions.proxy import ProxySession
-from busconsole.transport.client import BusClient, ConnectFailed, ConnectionState
+from busconsole.transport.client import BusClient
+from busconsole.transport.state import ConnectFailed, ConnectionState
 
 OWN_CONN = "c1"  # the tap numbers connections in arrival order and ours arrives first
 CONNECT_TIMEOUT = 5.0  # seconds to wait for our own connection before the frontends start anyway

@@ -17,7 +17,8 @@ from busconsole.store import EventStore
 if TYPE_CHECKING:
     from busconsole.recording.reader import Recording
     from busconsole.recording.writer import RecordingWriter
-    from busconsole.transport.client import BusClient, ConnectionState
+    from busconsole.transport.client import BusClient
+    from busconsole.transport.state import ConnectionState
 
 
 WINDOW_FRAMES = 250_000  # frames held in memory; older ones are read back from the recording

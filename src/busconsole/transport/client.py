@@ -24,51 +24,27 @@ from urllib.parse import urlsplit
 
 import orjson
 from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI
-from websockets.frames import Close
+from websockets.exceptions import ConnectionClosed
 
 from busconsole.frames import IN, OUT, CapturedFrame
 from busconsole.protocol import build_subscribe, build_unsubscribe
 from busconsole.transport.direct import DirectClientConnection
+from busconsole.transport.state import (
+    ClientClosed,
+    ConnectFailed,
+    ConnectionState,
+    OfflineQueueFull,
+    closed_reason,
+    describe,
+    is_fatal,
+)
 from busconsole.wire import REPLIES
 
 MiB = 1024 * 1024
-Phase = Literal["connecting", "connected", "reconnecting", "failed", "closed"]
 
 _now = time.time
 STABLE_SECONDS = 1.0  # a connection that closes sooner does not reset the backoff
 _LOOPBACK = ("localhost", "127.0.0.1", "::1")
-_RETRYABLE_HTTP = (408, 429)
-
-
-class OfflineQueueFull(Exception):
-    """A send while disconnected found the offline queue full; the frame was dropped."""
-
-
-class ConnectFailed(Exception):
-    """The client gave up connecting (attempts exhausted or a fatal error)."""
-
-
-class ClientClosed(Exception):
-    """The client was closed while the operation waited."""
-
-
-@dataclass(slots=True)
-class ConnectionState:
-    """What a UI shows about the connection. Counters are live; on_state fires on the rest."""
-
-    phase: Phase = "connecting"
-    attempt: int = 0  # the current (connecting) or next (reconnecting) attempt; 0 once connected
-    retry_at: float | None = None  # epoch seconds of the next attempt while reconnecting
-    last_error: str = ""
-    frames_in: int = 0
-    frames_out: int = 0
-    dropped: int = 0  # sends lost to a full offline queue
-    queued: int = 0  # sends waiting for the connection
-
-    @property
-    def retry_in(self) -> float | None:
-        return None if self.retry_at is None else max(0.0, self.retry_at - time.time())
 
 
 @dataclass(slots=True)
@@ -87,34 +63,6 @@ class _Pending:
             return False
         return not (kind == "MUTATION_SUCCESS" and isinstance(operation, str)
                     and operation.upper() != self.operation)
-
-
-def describe(exc: BaseException) -> str:
-    """A short, secret-free reason for a failed or lost connection."""
-    if isinstance(exc, InvalidStatus):
-        return f"server refused the handshake: HTTP {exc.response.status_code}"
-    if isinstance(exc, ConnectionClosed):
-        return _closed(exc.rcvd or exc.sent)
-    if isinstance(exc, TimeoutError):
-        return "timed out opening the connection"
-    if isinstance(exc, InvalidURI):
-        return "invalid URL"
-    return str(exc) or type(exc).__name__
-
-
-def _closed(frame: Close | None) -> str:
-    if frame is None:
-        return "connection lost"
-    return f"connection closed ({frame.code}{' ' + frame.reason if frame.reason else ''})"
-
-
-def _fatal(exc: BaseException) -> bool:
-    if isinstance(exc, InvalidURI):
-        return True
-    if isinstance(exc, InvalidStatus):
-        status = exc.response.status_code
-        return 400 <= status < 500 and status not in _RETRYABLE_HTTP
-    return False
 
 
 def _encode(frame: dict[str, Any] | str | bytes) -> tuple[bytes, bool]:
@@ -247,7 +195,7 @@ class BusClient:
                     if not self._closing.is_set():
                         dropped = True
                         self._mark("CLIENT_CLOSE", reason=error)
-                elif _fatal(exc):
+                elif is_fatal(exc):
                     self._fail(describe(exc))
                     return
                 else:
@@ -331,7 +279,7 @@ class BusClient:
         if ws.failure is not None:
             raise ws.failure
         if error == "connection closed":
-            error = _closed(ws.protocol.close_rcvd or ws.protocol.close_sent)
+            error = closed_reason(ws.protocol.close_rcvd or ws.protocol.close_sent)
         return error
 
     # ------------------------------------------------------------------ the one runner

@@ -21,7 +21,7 @@ from textual.widgets import Footer, OptionList, Static
 from textual.widgets.option_list import Option
 
 from busconsole.doctor import Finding, Report, Thresholds, diagnose
-from busconsole.doctor.checks import iso
+from busconsole.doctor.model import iso
 from busconsole.sessions.base import Session
 
 REFRESH_SECONDS = 0.5  # the timer; a recompute also waits 4x its own last duration

@@ -92,9 +92,9 @@ def test_positions_values_and_counts() -> None:
     assert list(store.positions("req", "42")) == [2]
     assert list(store.positions("req", "")) == [4]
     assert list(store.positions("req", "nobody")) == [] == list(store.positions("entity", "nobody"))
-    assert store.counts_by_type() == {"QUERY": 3, "QUERY_RESULT": 1, "MUTATION": 1, "CONSOLE_LOGS": 1,
+    assert store.values("type") == {"QUERY": 3, "QUERY_RESULT": 1, "MUTATION": 1, "CONSOLE_LOGS": 1,
                                       "MALFORMED": 2, "CONNECTION": 1}
-    assert store.counts_by_entity() == {"partner": 2, "cloud": 1, "x": 2}
+    assert store.values("entity") == {"partner": 2, "cloud": 1, "x": 2}
     assert store.values("level") == {"warn": 1, "error": 1}
     with pytest.raises(KeyError):
         store.positions("size", "1")
@@ -155,7 +155,7 @@ def test_bounded_window_without_source() -> None:
         store.facts(0)
     assert store.frame(99).obj == {"type": "STORE_UPDATE", "entity": "e0", "n": 99}
     held = range(store.window_start, len(store))
-    assert sum(store.counts_by_type().values()) == len(held)
+    assert sum(store.values("type").values()) == len(held)
     assert list(store.positions("entity", "e0")) == [i for i in held if i < 100 and i % 3 == 0]
     assert store.facts(reply).orphan  # its request left the window before it came
     assert list(store.positions("req", "early")) == [reply]

@@ -418,12 +418,6 @@ class EventStore:
                     out[value] = out.get(value, 0) + n
         return out
 
-    def counts_by_type(self) -> dict[str, int]:
-        return self.values("type")
-
-    def counts_by_entity(self) -> dict[str, int]:
-        return self.values("entity")
-
     def marks_of(self, i: int) -> frozenset[str]:
         """The doctor's flags on frame ``i`` (``is:leak``, ``is:retry``...), from a pass over the
         window (default thresholds). A store that grew is passed over again, at most every

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
-from functools import partial
 from typing import Any, ClassVar
 
 import orjson
@@ -25,7 +24,7 @@ from textual.widgets import Footer, Static
 
 from busconsole.filtering import Filter
 from busconsole.sessions.base import Reconnectable, Recordable, Session
-from busconsole.tui.main_screen import MainScreen
+from busconsole.tui.main_screen import MainScreen, binding_commands
 from busconsole.tui.screens.console_logs import ConsoleLogsScreen
 from busconsole.tui.screens.entity_picker import ALL, EntityPicker
 from busconsole.tui.screens.help import HelpScreen
@@ -443,14 +442,7 @@ class BusConsoleApp(App[None]):
         await self._stop_session()
         self.exit()
 
-    # ------------------------------------------------------------------ command palette
-
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
-        """Every described binding of the app, so the palette and the keys never disagree."""
-        for b in self.BINDINGS:
-            if isinstance(b, Binding) and b.description and b.action != "command_palette":
-                doc = getattr(getattr(self, f"action_{b.action.split('(')[0]}", None), "__doc__", None)
-                hint = f"key {b.key_display or b.key}" + (f" — {doc.strip()}" if doc else "")
-                yield SystemCommand(b.description, hint, partial(self.run_action, b.action))
+        yield from binding_commands(self)
         yield from super().get_system_commands(screen)
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
+from typing import Any
 
+from textual.app import App, SystemCommand
 from textual.binding import ActiveBinding, Binding
 from textual.screen import Screen
 
@@ -51,3 +55,13 @@ class MainScreen(Screen[None]):
             else active._replace(binding=replace(active.binding, show=False))
             for key, active in bindings.items()
         }
+
+
+def binding_commands(app: App[Any]) -> Iterator[SystemCommand]:
+    """Every described binding of ``app`` as a palette command, so the palette and the keys
+    never disagree."""
+    for b in app.BINDINGS:
+        if isinstance(b, Binding) and b.description and b.action != "command_palette":
+            doc = getattr(getattr(app, f"action_{b.action.split('(')[0]}", None), "__doc__", None)
+            hint = f"key {b.key_display or b.key}" + (f" — {doc.strip()}" if doc else "")
+            yield SystemCommand(b.description, hint, partial(app.run_action, b.action))

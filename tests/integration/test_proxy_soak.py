@@ -3,29 +3,17 @@ client against real ``busconsole serve`` and ``busconsole proxy --no-tui --recor
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from types import ModuleType
 
 import pytest
+from tests.conftest import load_benchmark
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "soak_proxy.py"
 pytestmark = pytest.mark.timeout(90)
 
 
 @pytest.fixture(scope="module")
 def soak() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("soak_proxy", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up by name
-    sys.path.insert(0, str(SCRIPT.parent))  # its sibling modules, as when run as a script
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        sys.path.remove(str(SCRIPT.parent))
-    return module
+    return load_benchmark("soak_proxy")
 
 
 async def test_short_proxy_soak_stays_within_every_limit(soak: ModuleType) -> None:

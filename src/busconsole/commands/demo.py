@@ -132,6 +132,6 @@ def demo_app(session: DemoSession) -> BusConsoleApp:
         CSS_PATH = str(Path(inspect.getfile(BusConsoleApp)).with_name(str(BusConsoleApp.CSS_PATH)))
 
         def on_ready(self) -> None:
-            self.notify(WELCOME, title="busconsole demo", timeout=20)
+            self.notify(WELCOME, title="busconsole demo", timeout=8)  # it covers rows: read, then gone
 
     return DemoApp(session)

@@ -147,7 +147,7 @@ class BusConsoleApp(App[None]):
         """Show the footer's keys that apply now: re-checked when the context changes."""
         context = (self.detail.display, bool(self.filter_bar.applied.strip()), self.stream.following,
                    bool(self.store.error_positions()), self.size.width)
-        if context != self._footer_context:
+        if context != self._footer_context and self.screen_stack:  # none while the app closes
             self._footer_context = context
             self.refresh_bindings()
 
